@@ -1,0 +1,111 @@
+"""Every route x every role -> the expected answer. A route missing from ACCESS fails, so no
+route can ship without an explicit decision about who may call it."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from mobsrc.core.auth.access import PUBLIC, ROLES_ATTR
+from mobsrc.core.auth.principals import Role
+from tests.integration import factories
+
+A, P, IS, MS, RS, OP, T = (Role.ADMIN, Role.POLICE, Role.I_STATION, Role.M_STATION, Role.RS_STATION,
+                         Role.FLEET_OPERATOR, Role.TERMINAL)
+EVERYONE = frozenset(Role)
+STATIONS = {IS, MS, RS}
+
+ACCESS: dict[tuple[str, str], frozenset | str] = {
+    ("GET", "/api/v1/health"): "public",
+    ("GET", "/api/v1/verify/<string:code>"): "public",
+    ("GET", "/api/v1/users"): {A},
+    ("POST", "/api/v1/users"): {A},
+    ("GET", "/api/v1/users/<int:user_id>"): {A},
+    ("POST", "/api/v1/users/<int:user_id>/keys"): {A},
+    ("DELETE", "/api/v1/keys/<int:key_id>"): EVERYONE,
+    ("GET", "/api/v1/me"): EVERYONE,
+    ("GET", "/api/v1/audit"): {A},
+    ("GET", "/api/v1/enterprises"): {A, P, OP},
+    ("POST", "/api/v1/enterprises"): {A},
+    ("GET", "/api/v1/enterprises/<int:enterprise_id>"): {A, P, OP},
+    ("PATCH", "/api/v1/enterprises/<int:enterprise_id>"): {A, OP},
+    ("GET", "/api/v1/stations"): {A, P} | STATIONS,
+    ("POST", "/api/v1/stations"): {A},
+    ("GET", "/api/v1/stations/<int:station_id>"): {A, P} | STATIONS,
+    ("PATCH", "/api/v1/stations/<int:station_id>"): {A},
+    ("GET", "/api/v1/machines"): {A, P, OP},
+    ("POST", "/api/v1/machines"): {A, OP},
+    ("GET", "/api/v1/machines/<int:machine_id>"): {A, P, OP},
+    ("PATCH", "/api/v1/machines/<int:machine_id>"): {A, OP},
+    ("POST", "/api/v1/machines/<int:machine_id>/transfer"): {A, OP},
+    ("POST", "/api/v1/machines/<int:machine_id>/deregister"): {A, OP},
+    ("GET", "/api/v1/machines/<int:machine_id>/history"): {A, P, OP},
+    ("GET", "/api/v1/machines/<int:machine_id>/label"): {A, P, OP},
+    ("GET", "/api/v1/machines/<int:machine_id>/label.svg"): {A, P, OP},
+    ("GET", "/api/v1/machine-imports"): {A, OP},
+    ("POST", "/api/v1/machine-imports"): {A, OP},
+    ("GET", "/api/v1/machine-imports/<int:import_id>"): {A, OP},
+    ("GET", "/api/v1/machine-imports/<int:import_id>/rows"): {A, OP},
+    ("GET", "/api/v1/vehicles"): {A, P, OP},
+    ("POST", "/api/v1/vehicles"): {A, OP},
+    ("GET", "/api/v1/vehicles/<int:vehicle_id>"): {A, P, OP},
+    ("PATCH", "/api/v1/vehicles/<int:vehicle_id>"): {A, OP},
+}
+# The generated spec, its docs page and the docs' static files are documentation, open to all.
+DOCUMENTATION_ENDPOINTS = {"api-docs.openapi_json", "api-docs.openapi_swagger_ui", "docs_asset", "static"}
+
+
+def api_routes(app) -> list[tuple[str, str, object]]:
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in DOCUMENTATION_ENDPOINTS:
+            continue
+        view = app.view_functions[rule.endpoint]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            handler = getattr(getattr(view, "view_class", None), method.lower(), view)
+            routes.append((method, rule.rule, handler))
+    return routes
+
+
+def test_every_route_has_an_explicit_entry_matching_its_guard(app):
+    seen = set()
+    for method, rule, handler in api_routes(app):
+        key = (method, rule)
+        assert key in ACCESS, f"{method} {rule} is not in the access matrix: decide who may call it"
+        declared = getattr(handler, ROLES_ATTR, None)
+        assert declared is not None, f"{method} {rule} has neither @requires nor @public"
+        expected = PUBLIC if ACCESS[key] == "public" else frozenset(ACCESS[key])
+        assert declared == expected, f"{method} {rule}: guard allows {sorted(map(str, declared))}"
+        seen.add(key)
+    assert seen == set(ACCESS), f"entries for routes that no longer exist: {set(ACCESS) - seen}"
+
+
+@pytest.fixture
+def keys_by_role(session, principal_headers):
+    firm = factories.make_enterprise(session)
+    stations = {IS: factories.make_station(session, "i"), MS: factories.make_station(session, "m"),
+                RS: factories.make_station(session, "rs")}
+    return {role: principal_headers(role, enterprise=firm if role is OP else None, station=stations.get(role))
+            for role in Role}
+
+
+def _concrete(rule: str) -> str:
+    """A URL for the rule: ids that exist for nobody, a well-formed registration code."""
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "520115EX000001C" if m.group(1) == "code" else "999999", rule)
+
+
+@pytest.mark.parametrize("method, rule", sorted(k for k, v in ACCESS.items() if v != "public"))
+def test_roles_outside_the_matrix_are_denied_and_inside_pass_the_guard(client, keys_by_role, method, rule):
+    url = _concrete(rule)
+    assert client.open(url, method=method, json={}).status_code == 401
+    for role, headers in keys_by_role.items():
+        status = client.open(url, method=method, json={}, headers=headers).status_code
+        if role in ACCESS[(method, rule)]:
+            assert status not in (401, 403), f"{role.value} should pass the guard of {method} {rule}"
+        else:
+            assert status == 403, f"{role.value} got {status} on {method} {rule}, expected 403"
+
+
+@pytest.mark.parametrize("method, rule", sorted(k for k, v in ACCESS.items() if v == "public"))
+def test_public_routes_need_no_key(client, method, rule):
+    assert client.open(_concrete(rule), method=method).status_code not in (401, 403)

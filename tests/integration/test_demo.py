@@ -1,0 +1,20 @@
+"""The demo data loads (all of it valid through the same schemas as the API), once."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from mobsrc.devstack import demo
+from mobsrc.registry.models import Machine, Vehicle
+
+
+def test_demo_loads_once_and_its_keys_work(client, session, tmp_path):
+    printed: list[str] = []
+    assert demo.load(session, printed.append, tmp_path / "keys.txt") is True
+    session.flush()
+    assert session.scalar(select(func.count()).select_from(Machine)) == len(demo.MACHINES)
+    assert session.scalar(select(func.count()).select_from(Vehicle)) == len(demo.VEHICLES)
+    lines = [line for line in (tmp_path / "keys.txt").read_text().splitlines() if not line.startswith("#")]
+    assert len(lines) == 9 and oct((tmp_path / "keys.txt").stat().st_mode)[-3:] == "600"
+    admin_key = next(line.split()[-1] for line in lines if line.startswith("admin"))
+    assert client.get("/api/v1/me", headers={"X-API-Key": admin_key}).json["role"] == "admin"
+    assert demo.load(session, printed.append, tmp_path / "keys.txt") is False
