@@ -60,14 +60,20 @@ class JudgedReading:
     passed: frozenset[Pollutant] = frozenset()
 
     def __post_init__(self) -> None:
+        problem = self._contradiction()
+        if problem:
+            raise ConfirmationInputError(f"reading {self.reading_id}: {problem}")
+
+    def _contradiction(self) -> str | None:
         if self.measured_at.utcoffset() is None:
-            raise ConfirmationInputError(f"{self.reading_id}: measured_at must be timezone-aware")
+            return "measured_at must be timezone-aware"
         if self.exceeded & self.passed:
-            raise ConfirmationInputError(f"{self.reading_id}: a pollutant both passed and exceeded")
+            return "a pollutant both passed and exceeded"
         if bool(self.exceeded) != (self.outcome == Outcome.EXCEED):
-            raise ConfirmationInputError(f"{self.reading_id}: exceed flags contradict {self.outcome}")
+            return f"exceed flags contradict outcome {self.outcome}"
         if self.passed and self.outcome not in _JUDGED:
-            raise ConfirmationInputError(f"{self.reading_id}: pass flags on a {self.outcome} reading")
+            return f"pass flags on a {self.outcome} reading"
+        return None
 
     @classmethod
     def from_verdict(cls, reading_id: str, reading: Reading, verdict: Verdict) -> JudgedReading:
@@ -126,7 +132,7 @@ def _judged_history(vehicle: VehicleKey, history: Iterable[JudgedReading]) -> li
     for reading in history:
         known = unique.setdefault(reading.reading_id, reading)
         if known != reading:
-            raise ConfirmationInputError(f"{reading.reading_id}: given twice with different content")
+            raise ConfirmationInputError(f"reading {reading.reading_id}: two different contents")
     counted = (r for r in unique.values() if r.is_of(vehicle) and r.outcome in _JUDGED)
     return sorted(counted, key=lambda reading: (reading.measured_at, reading.reading_id))
 

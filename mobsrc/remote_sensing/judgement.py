@@ -63,7 +63,7 @@ def judge_reading(
     results = [judge_pollutant(reading, limit) for limit in fuel_limits.limits]
     if not fuel_limits.has_any_set:
         return verdict(Outcome.NOT_JUDGED, [Reason(ReasonCode.limits_unset(vehicle_fuel))], results)
-    exceedances = [_exceed_reason(result) for result in results if result.status == PollutantStatus.EXCEED]
+    exceedances = [_exceed_reason(r) for r in results if r.status == PollutantStatus.EXCEED]
     if exceedances:
         return verdict(Outcome.EXCEED, exceedances, results)
     if not any(result.status == PollutantStatus.PASS for result in results):

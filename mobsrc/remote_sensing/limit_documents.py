@@ -99,7 +99,9 @@ def limit_table_to_dict(table: LimitTable) -> dict[str, Any]:
 
 def _fuel_to_dict(entry: FuelLimits) -> dict[str, Any]:
     return {
-        limit.pollutant.value: {"value": limit.value, "clause": limit.clause, "tag": limit.tag.value}
+        limit.pollutant.value: {
+            "value": limit.value, "clause": limit.clause, "tag": limit.tag.value,
+        }
         for limit in entry.limits
     }
 
@@ -109,7 +111,8 @@ def _window_to_list(window: Window | None) -> list[float] | None:
 
 
 def _sourced_to_dict(block: Any, keys: tuple[str, ...]) -> dict[str, Any]:
-    return {**{key: getattr(block, key) for key in keys}, "source": block.source, "tag": block.tag.value}
+    fields = {key: getattr(block, key) for key in keys}
+    return {**fields, "source": block.source, "tag": block.tag.value}
 
 
 class _DocumentReader:
@@ -127,16 +130,19 @@ class _DocumentReader:
         if section is None:
             return None
         parts = (
-            self.text(section.get("version", _MISSING), "version"),
-            self.date(section.get("effective_from", _MISSING), "effective_from"),
-            self.fuels(section.get("fuels", _MISSING), "fuels"),
-            self.validity(section.get("validity", _MISSING), "validity"),
-            self.black_smoke(section.get("black_smoke", _MISSING), "black_smoke"),
-            self.confirmation(section.get("confirmation", _MISSING), "confirmation"),
+            self.text(*_at(section, "", "version")),
+            self.date(*_at(section, "", "effective_from")),
+            self.fuels(*_at(section, "", "fuels")),
+            self.validity(*_at(section, "", "validity")),
+            self.black_smoke(*_at(section, "", "black_smoke")),
+            self.confirmation(*_at(section, "", "confirmation")),
         )
         return None if self.problems else LimitTable(*parts)
 
-    def section(self, value: Any, path: str, keys: tuple[str, ...]) -> Mapping | None:
+    def section(
+        self, value: Any, path: str, keys: tuple[str, ...], all_required: bool = True
+    ) -> Mapping | None:
+        """`value` as an object whose keys are among `keys` (and include all, if required)."""
         if value is _MISSING:
             return None
         if not isinstance(value, Mapping):
@@ -145,37 +151,22 @@ class _DocumentReader:
         for key in value:
             if key not in keys:
                 self.report(_join(path, str(key)), ProblemCode.UNKNOWN_KEY, "not a known key")
-        for key in keys:
+        for key in keys if all_required else ():
             if key not in value:
                 self.report(_join(path, key), ProblemCode.MISSING_KEY, "required")
         return value
 
     def fuels(self, value: Any, path: str) -> tuple[FuelLimits, ...] | None:
-        if value is _MISSING:
-            return None
-        section = self.section_of_some(value, path, tuple(fuel.value for fuel in Fuel))
+        section = self.section(value, path, tuple(Fuel), all_required=False)
         if section is None:
             return None
         present = [fuel for fuel in Fuel if fuel.value in section]
-        return tuple(self.fuel(fuel, section[fuel.value], _join(path, fuel)) for fuel in present)
-
-    def section_of_some(self, value: Any, path: str, keys: tuple[str, ...]) -> Mapping | None:
-        """Like `section`, but any subset of `keys` may be present."""
-        if not isinstance(value, Mapping):
-            self.report(path, ProblemCode.WRONG_TYPE, "expected an object")
-            return None
-        for key in value:
-            if key not in keys:
-                self.report(_join(path, str(key)), ProblemCode.UNKNOWN_KEY, "not a known key")
-        return value
+        return tuple(self.fuel(fuel, *_at(section, path, fuel.value)) for fuel in present)
 
     def fuel(self, fuel: Fuel, value: Any, path: str) -> FuelLimits:
-        section = self.section_of_some(value, path, tuple(p.value for p in Pollutant)) or {}
+        section = self.section(value, path, tuple(Pollutant), all_required=False) or {}
         present = [pollutant for pollutant in Pollutant if pollutant.value in section]
-        limits = tuple(
-            self.limit(pollutant, section[pollutant.value], _join(path, pollutant))
-            for pollutant in present
-        )
+        limits = tuple(self.limit(p, *_at(section, path, p.value)) for p in present)
         return FuelLimits(fuel, limits)
 
     def limit(self, pollutant: Pollutant, value: Any, path: str) -> PollutantLimit | None:
@@ -185,9 +176,9 @@ class _DocumentReader:
         maximum = POLLUTANT_MAXIMA.get(pollutant)
         return PollutantLimit(
             pollutant,
-            self.number(section.get("value", _MISSING), _join(path, "value"), 0.0, maximum, True),
-            self.text(section.get("clause", _MISSING), _join(path, "clause")),
-            self.tag(section.get("tag", _MISSING), _join(path, "tag")),
+            self.number(*_at(section, path, "value"), 0.0, maximum, nullable=True),
+            self.text(*_at(section, path, "clause")),
+            self.tag(*_at(section, path, "tag")),
         )
 
     def validity(self, value: Any, path: str) -> ValidityConditions | None:
@@ -197,23 +188,21 @@ class _DocumentReader:
             return None
         fields: dict[str, Any] = {}
         for key in _VALIDITY_WINDOWS:
-            fields[key] = self.window(section.get(key, _MISSING), _join(path, key), key)
+            fields[key] = self.window(*_at(section, path, key), _WINDOW_MINIMA.get(key))
         for key in _VALIDITY_MAXIMA:
-            field_path, maximum = _join(path, key), _MAXIMUM_MAXIMA.get(key)
-            fields[key] = self.number(section.get(key, _MISSING), field_path, 0.0, maximum, True)
+            maximum = _MAXIMUM_MAXIMA.get(key)
+            fields[key] = self.number(*_at(section, path, key), 0.0, maximum, nullable=True)
         for key in _VALIDITY_FLAGS:
-            fields[key] = self.boolean(section.get(key, _MISSING), _join(path, key))
+            fields[key] = self.boolean(*_at(section, path, key))
         return ValidityConditions(**fields, **self.sourced(section, path))
 
     def black_smoke(self, value: Any, path: str) -> BlackSmokeTrigger | None:
-        keys = ("ringelmann_min_grade", "k_min_m1") + _SOURCED
-        section = self.section(value, path, keys)
+        section = self.section(value, path, ("ringelmann_min_grade", "k_min_m1") + _SOURCED)
         if section is None:
             return None
-        grade_path = _join(path, "ringelmann_min_grade")
         return BlackSmokeTrigger(
-            self.integer(section.get("ringelmann_min_grade", _MISSING), grade_path, 0, 5),
-            self.number(section.get("k_min_m1", _MISSING), _join(path, "k_min_m1"), 0.0, None, True),
+            self.integer(*_at(section, path, "ringelmann_min_grade"), 0, 5),
+            self.number(*_at(section, path, "k_min_m1"), 0.0, nullable=True),
             **self.sourced(section, path),
         )
 
@@ -223,25 +212,25 @@ class _DocumentReader:
         if section is None:
             return None
         return ConfirmationRule(
-            self.integer(section.get("min_exceedances", _MISSING), _join(path, "min_exceedances"), 1),
-            self.integer(section.get("window_days", _MISSING), _join(path, "window_days"), 1),
-            self.boolean(section.get("require_consecutive", _MISSING), _join(path, "require_consecutive")),
+            self.integer(*_at(section, path, "min_exceedances"), 1),
+            self.integer(*_at(section, path, "window_days"), 1),
+            self.boolean(*_at(section, path, "require_consecutive")),
             **self.sourced(section, path),
         )
 
     def sourced(self, section: Mapping, path: str) -> dict[str, Any]:
         return {
-            "source": self.text(section.get("source", _MISSING), _join(path, "source")),
-            "tag": self.tag(section.get("tag", _MISSING), _join(path, "tag")),
+            "source": self.text(*_at(section, path, "source")),
+            "tag": self.tag(*_at(section, path, "tag")),
         }
 
-    def window(self, value: Any, path: str, key: str) -> Window | None:
+    def window(self, value: Any, path: str, minimum: float | None) -> Window | None:
         if value is _MISSING or value is None:
             return None
         if not isinstance(value, list | tuple) or len(value) != 2:
             self.report(path, ProblemCode.WRONG_TYPE, "expected [low, high] or null")
             return None
-        low, high = (self.number(bound, path, _WINDOW_MINIMA.get(key)) for bound in value)
+        low, high = (self.number(bound, path, minimum) for bound in value)
         if low is None or high is None:
             return None
         if low > high:
@@ -255,7 +244,7 @@ class _DocumentReader:
     ) -> float | None:
         if value is _MISSING or (value is None and nullable):
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if not _is_finite_number(value):
             self.report(path, ProblemCode.WRONG_TYPE, "expected a finite number")
             return None
         if minimum == 0.0 and value < 0:
@@ -264,7 +253,9 @@ class _DocumentReader:
             self.report(path, ProblemCode.OUT_OF_RANGE, f"{value} outside [{minimum}, {maximum}]")
         return float(value)
 
-    def integer(self, value: Any, path: str, minimum: int, maximum: int | None = None) -> int | None:
+    def integer(
+        self, value: Any, path: str, minimum: int, maximum: int | None = None
+    ) -> int | None:
         if value is _MISSING:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
@@ -309,6 +300,15 @@ class _DocumentReader:
         except (TypeError, ValueError):
             self.report(path, ProblemCode.BAD_DATE, "expected an ISO date YYYY-MM-DD")
             return None
+
+
+def _at(section: Mapping, path: str, key: str) -> tuple[Any, str]:
+    """The value under `key` (or _MISSING) and its dotted path."""
+    return section.get(key, _MISSING), _join(path, key)
+
+
+def _is_finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _join(path: str, key: str) -> str:

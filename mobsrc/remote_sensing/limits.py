@@ -14,8 +14,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+# Effective dates are calendar days in Guiyang local time (= Asia/Shanghai).
+LOCAL_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
 
 class SourceTag(StrEnum):
@@ -174,6 +179,19 @@ class LimitTable:
 
     def limits_for(self, fuel: Fuel) -> FuelLimits | None:
         return next((entry for entry in self.fuels if entry.fuel == fuel), None)
+
+
+def limit_table_in_effect(
+    tables: Sequence[LimitTable], measured_at: datetime
+) -> LimitTable | None:
+    """The table that applies to a reading: the latest `effective_from` on or before the
+    reading's local (Asia/Shanghai) day. `tables` come in creation order; of two tables with the
+    same effective date the later-created wins. None if no table was in effect yet."""
+    if measured_at.utcoffset() is None:
+        raise ValueError("measured_at must be timezone-aware")
+    day = measured_at.astimezone(LOCAL_TIMEZONE).date()
+    candidates = [(t.effective_from, i, t) for i, t in enumerate(tables) if t.effective_from <= day]
+    return max(candidates, key=lambda c: c[:2])[2] if candidates else None
 
 
 _HJ845_LIMITS = "HJ 845-2017 cl. 5"

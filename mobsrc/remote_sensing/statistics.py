@@ -65,7 +65,8 @@ def summarise_station_days(
         tally = tallies[(station, local_day(measured_at))]
         for index, counts in enumerate(_counts(Outcome(outcome), matched)):
             tally[index] += counts
-    return tuple(StationDay(station, day, *tally) for (station, day), tally in sorted(tallies.items()))
+    ordered = sorted(tallies.items())
+    return tuple(StationDay(station, day, *tally) for (station, day), tally in ordered)
 
 
 def _counts(outcome: Outcome, matched: bool) -> tuple[int, int, int, int, int]:
