@@ -44,31 +44,39 @@ def judge_reading(
     vsp_kw_t, vsp_source = resolve_vsp(
         reading.vsp_kw_t, reading.speed_kmh, reading.accel_ms2, reading.slope_deg
     )
-    black_smoke = limits.black_smoke.is_triggered(reading.ringelmann_grade, reading.k_m1)
-
-    def verdict(outcome: Outcome, reasons=(), pollutants=()) -> Verdict:
-        return Verdict(
-            outcome, limits.version, tuple(reasons), tuple(pollutants),
-            black_smoke, vehicle_fuel, vsp_kw_t, vsp_source,
-        )
-
     invalid = invalid_reasons(reading, vsp_kw_t, limits.validity, calibration_ok)
     if invalid:
-        return verdict(Outcome.INVALID, invalid)
+        outcome, reasons, results = Outcome.INVALID, invalid, ()
+    else:
+        outcome, reasons, results = _judge_valid(reading, vehicle_fuel, limits)
+    black_smoke = limits.black_smoke.is_triggered(reading.ringelmann_grade, reading.k_m1)
+    return Verdict(
+        outcome, limits.version, reasons, results, black_smoke, vehicle_fuel, vsp_kw_t, vsp_source
+    )
+
+
+_Judgement = tuple[Outcome, tuple[Reason, ...], tuple[PollutantResult, ...]]
+
+
+def _judge_valid(reading: Reading, vehicle_fuel: Fuel | None, limits: LimitTable) -> _Judgement:
     if vehicle_fuel is None:
-        return verdict(Outcome.NOT_JUDGED, [Reason(ReasonCode.FUEL_UNKNOWN)])
+        return _not_judged(ReasonCode.FUEL_UNKNOWN)
     fuel_limits = limits.limits_for(vehicle_fuel)
     if fuel_limits is None:
-        return verdict(Outcome.NOT_JUDGED, [Reason(ReasonCode.FUEL_NOT_COVERED)])
-    results = [judge_pollutant(reading, limit) for limit in fuel_limits.limits]
+        return _not_judged(ReasonCode.FUEL_NOT_COVERED)
+    results = tuple(judge_pollutant(reading, limit) for limit in fuel_limits.limits)
     if not fuel_limits.has_any_set:
-        return verdict(Outcome.NOT_JUDGED, [Reason(ReasonCode.limits_unset(vehicle_fuel))], results)
-    exceedances = [_exceed_reason(r) for r in results if r.status == PollutantStatus.EXCEED]
+        return _not_judged(ReasonCode.limits_unset(vehicle_fuel), results)
+    exceedances = tuple(_exceed_reason(r) for r in results if r.status == PollutantStatus.EXCEED)
     if exceedances:
-        return verdict(Outcome.EXCEED, exceedances, results)
+        return Outcome.EXCEED, exceedances, results
     if not any(result.status == PollutantStatus.PASS for result in results):
-        return verdict(Outcome.NOT_JUDGED, [Reason(ReasonCode.NOTHING_MEASURED)], results)
-    return verdict(Outcome.PASS, (), results)
+        return _not_judged(ReasonCode.NOTHING_MEASURED, results)
+    return Outcome.PASS, (), results
+
+
+def _not_judged(code: ReasonCode, results: tuple[PollutantResult, ...] = ()) -> _Judgement:
+    return Outcome.NOT_JUDGED, (Reason(code),), results
 
 
 def judge_pollutant(reading: Reading, limit: PollutantLimit) -> PollutantResult:

@@ -8,7 +8,7 @@ Plates arrive already normalised by the registry (`mobsrc.registry.identifiers.n
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -92,16 +92,14 @@ class Reading:
         for required in ("speed_kmh", "accel_ms2"):
             if getattr(self, required) is None:
                 raise MalformedReading(required, "required")
-        for field in fields(self):
-            if field.name in _PHYSICAL_RANGES:
-                _check_physical(field.name, getattr(self, field.name))
+        for name, (low, high) in _PHYSICAL_RANGES.items():
+            value = getattr(self, name)
+            if value is not None:
+                _check_physical(name, value, low, high)
 
 
-def _check_physical(name: str, value: float | None) -> None:
-    if value is None:
-        return
+def _check_physical(name: str, value: float, low: float | None, high: float | None) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise MalformedReading(name, f"{value!r} is not a finite number")
-    low, high = _PHYSICAL_RANGES[name]
     if (low is not None and value < low) or (high is not None and value > high):
         raise MalformedReading(name, f"{value} outside physical range [{low}, {high}]")
