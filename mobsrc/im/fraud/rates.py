@@ -91,7 +91,7 @@ def _passing_items_by_station(inspections, config: AtLimitConfig) -> dict[str, l
         for item in inspection.items:
             margin = margin_to_limit(item) if item.outcome is Outcome.PASS else None
             if margin is not None:
-                hit = margin <= config.relative_margin
+                hit = margin <= config.relative_margin + 1e-12  # float slack
                 by_station[inspection.station_code].append((inspection, item, hit))
     return by_station
 
