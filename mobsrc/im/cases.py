@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
+from typing import Mapping
 
 
 class CaseState(StrEnum):
@@ -98,13 +100,13 @@ DEADLINE_BOUND = frozenset(
 )
 
 # Events whose payload must carry a field; a missing one is malformed input.
-REQUIRED_FIELDS: dict[CaseEventKind, tuple[str, ...]] = {
+REQUIRED_FIELDS: Mapping[CaseEventKind, tuple[str, ...]] = MappingProxyType({
     CaseEventKind.CANCEL: ("reason",),
     CaseEventKind.EXTEND_DEADLINE: ("reason", "new_deadline"),
     CaseEventKind.RECORD_REPAIR: ("reference",),  # M station repair order number (doc 4.2)
     CaseEventKind.REINSPECT_PASS: ("reference",),  # I station report number (doc 4.2)
     CaseEventKind.REINSPECT_FAIL: ("reference",),
-}
+})
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,7 @@ def _build_transitions() -> dict[tuple[CaseState, CaseEventKind], Rule]:
     return table
 
 
-TRANSITIONS: dict[tuple[CaseState, CaseEventKind], Rule] = _build_transitions()
+TRANSITIONS: Mapping[tuple[CaseState, CaseEventKind], Rule] = MappingProxyType(_build_transitions())
 
 
 @dataclass(frozen=True)
