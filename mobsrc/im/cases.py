@@ -150,7 +150,8 @@ def _build_transitions() -> dict[tuple[CaseState, CaseEventKind], Rule]:
     return table
 
 
-TRANSITIONS: Mapping[tuple[CaseState, CaseEventKind], Rule] = MappingProxyType(_build_transitions())
+TRANSITIONS: Mapping[tuple[CaseState, CaseEventKind], Rule] = MappingProxyType(
+    _build_transitions())
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,8 @@ DEFAULT_TRIGGER_RULES: Mapping[TriggerKind, TriggerRule] = MappingProxyType({
 
 @dataclass(frozen=True)
 class DeadlineConfig:
-    triggers: Mapping[TriggerKind, TriggerRule] = field(default_factory=lambda: DEFAULT_TRIGGER_RULES)
+    triggers: Mapping[TriggerKind, TriggerRule] = field(
+        default_factory=lambda: DEFAULT_TRIGGER_RULES)
     # Days after the missed deadline before the sweep escalates. 0 = at once: Guizhou black
     # smoke "within 15 days, otherwise the case goes to traffic police" (doc 5.2, SECONDARY).
     escalate_after_days: int = 0

@@ -67,6 +67,12 @@ class ItemResult:
         below = self.lower_limit is not None and _exceeds(self.lower_limit, self.measured)
         return not (above or below)
 
+    def is_on_a_limit(self) -> bool:
+        """Equal to a limit: a reported (rounded) value there may hide an exceedance."""
+        return any(bound is not None
+                   and abs(self.measured - bound) <= _SLACK * max(1.0, abs(bound))
+                   for bound in (self.upper_limit, self.lower_limit))
+
 
 @dataclass(frozen=True)
 class ObdCheck:
@@ -224,6 +230,10 @@ def check_inspection_consistency(result: Inspection, reference_limits: LimitTabl
                                  tier: LimitTier | None = None) -> list[Problem]:
     """Contradictions in a posted result; empty when it is self-consistent.
 
+    A value equal to its limit passes ("not exceeding"); a FAIL reported on a value equal to
+    the limit is accepted too, because the station may judge the unrounded reading (rounding
+    rule of the standards UNCONFIRMED).
+
     With `reference_limits`, each applied limit is compared with the table for `tier`
     (default: the tier the result declares).
     """
@@ -261,7 +271,7 @@ def _verdict_problems(item: ItemResult) -> list[Problem]:
     within = item.is_within_limits()
     if item.outcome is Outcome.PASS and not within:
         return [Problem(ProblemCode.ITEM_PASS_OUTSIDE_LIMITS, f"pass but {bounds}", item.label)]
-    if item.outcome is Outcome.FAIL and within:
+    if item.outcome is Outcome.FAIL and within and not item.is_on_a_limit():
         return [Problem(ProblemCode.ITEM_FAIL_WITHIN_LIMITS, f"fail but {bounds}", item.label)]
     return []
 

@@ -19,7 +19,8 @@ from mobsrc.im.limits import InspectionMethod
 
 @dataclass(frozen=True)
 class ShortTestConfig:
-    minimums: Mapping[InspectionMethod, MinDuration] = field(default_factory=lambda: MIN_TEST_DURATIONS)
+    minimums: Mapping[InspectionMethod, MinDuration] = field(
+        default_factory=lambda: MIN_TEST_DURATIONS)
     min_count: int = 1  # short tests at one station before it is flagged
 
 

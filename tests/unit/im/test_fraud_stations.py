@@ -13,9 +13,9 @@ from datetime import timedelta
 import pytest
 
 from mobsrc.im.fraud import (
-    AtLimitConfig, FraudKind, PassRateConfig, QuickRetestConfig, binomial_upper_tail,
-    detect_fraud_signs, find_pass_rate_outliers, find_quick_retest_passes, find_short_tests,
-    find_values_at_limits, margin_to_limit,
+    AtLimitConfig, FraudKind, PassRateConfig, QuickRetestConfig, ShortTestConfig,
+    binomial_upper_tail, detect_fraud_signs, find_pass_rate_outliers, find_quick_retest_passes,
+    find_short_tests, find_values_at_limits, margin_to_limit,
 )
 from mobsrc.im.inspection import InspectionKind, Outcome
 from mobsrc.im.limits import InspectionMethod
@@ -53,8 +53,6 @@ def test_tests_shorter_than_the_method_minimum_are_flagged_with_durations(city):
 
 
 def test_short_test_threshold_count_is_configurable(city):
-    from mobsrc.im.fraud import ShortTestConfig
-
     short = [make_inspection("SH0", "S03", method=VMAS, duration_s=60)]
     assert find_short_tests(city.tests + short, ShortTestConfig(min_count=2)) == []
 

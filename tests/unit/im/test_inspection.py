@@ -26,6 +26,9 @@ def codes(result, reference=None, tier=None) -> list[ProblemCode]:
 @pytest.mark.parametrize("measured,upper,lower,outcome,expected", [
     (0.50, 1.2, None, P, []),
     (1.20, 1.2, None, P, []),  # at the limit passes: "not exceeding"
+    (1.20, 1.2, None, F, []),  # ... and a fail there may come from the unrounded reading
+    (1.19, 1.2, None, F, [ProblemCode.ITEM_FAIL_WITHIN_LIMITS]),
+    (0.95, 1.05, 0.95, F, []),
     (1.21, 1.2, None, P, [ProblemCode.ITEM_PASS_OUTSIDE_LIMITS]),
     (1.21, 1.2, None, F, []),
     (0.50, 1.2, None, F, [ProblemCode.ITEM_FAIL_WITHIN_LIMITS]),

@@ -1,4 +1,4 @@
-"""The im pure modules import no framework, database or queue (style.md, "Which way the imports go")."""
+"""The im pure modules import no framework, database or queue (style.md, import directions)."""
 
 from __future__ import annotations
 
