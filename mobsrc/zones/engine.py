@@ -31,6 +31,9 @@ from mobsrc.zones.schedule import (
 )
 
 
+PAIRS_PER_ZONE_FOR_GROUPING = 64  # measured break-even of the per-zone call overhead (~5 µs)
+
+
 class ZoneIndexError(ValueError):
     """Malformed zone records or batch input."""
 
@@ -99,20 +102,35 @@ class ZoneIndex:
         (UTC) or a sequence of aware datetimes. `alert_day`: bool, or a bool array per position.
         """
         xs, ys = _coordinates(lons, lats)
+        t_us, alert = _times(at, len(xs)), _alert_flags(alert_day, len(xs))
         points, zones, boundary = self.cover.candidates(xs, ys)
         if len(points):
-            keep = self._active(points, zones, at, alert_day, len(xs))
+            keep = self._active(points, zones, t_us, alert)
             points, zones, boundary = points[keep], zones[keep], boundary[keep]
-            exact = shapely.intersects_xy(self.geometries[zones[boundary]], xs[points[boundary]],
-                                          ys[points[boundary]])
             keep = ~boundary
-            keep[boundary] = exact
+            keep[boundary] = self._covers(zones[boundary], xs[points[boundary]], ys[points[boundary]])
             points, zones = points[keep], zones[keep]
         return ZoneHits(points, zones, self.zones, len(xs))
 
-    def _active(self, points, zones, at, alert_day, n) -> np.ndarray:
-        t_us = _times(at, n)
-        alert = _alert_flags(alert_day, n)
+    def _covers(self, zones: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """Exact covers test per (zone, point) pair. Many pairs per zone: run zone by zone (the
+        zone's prepared index stays in cache, ~1.5x faster); few: one call over all pairs."""
+        if not len(zones):
+            return np.zeros(0, bool)
+        zones_present = np.count_nonzero(np.bincount(zones))
+        if len(zones) < PAIRS_PER_ZONE_FOR_GROUPING * zones_present:
+            return shapely.intersects_xy(self.geometries[zones], xs, ys)
+        order = np.argsort(zones, kind="stable")
+        sorted_zones = zones[order]
+        cuts = np.flatnonzero(np.diff(sorted_zones)) + 1
+        result = np.empty(len(zones), bool)
+        for start, stop in zip(np.r_[0, cuts], np.r_[cuts, len(zones)]):
+            pairs = order[start:stop]
+            result[pairs] = shapely.intersects_xy(self.geometries[sorted_zones[start]], xs[pairs], ys[pairs])
+        return result
+
+    def _active(self, points, zones, t_us, alert) -> np.ndarray:
+        """Per candidate pair: is its zone in force at its fix's time?"""
         t_min, t_max = (t_us, t_us) if np.ndim(t_us) == 0 else (int(t_us.min()), int(t_us.max()))
         states = self.schedule.batch_states(t_min, t_max, alert)
         pair_states = states[zones]

@@ -127,8 +127,8 @@ class ScheduleTable:
     def batch_states(self, t_min: int, t_max: int, alert_day) -> np.ndarray:
         """BatchState per zone for fixes timed within [t_min, t_max] (epoch µs)."""
         if t_min == t_max and np.ndim(alert_day) == 0:
-            at = _EPOCH + timedelta(microseconds=int(t_min))
-            active = [is_zone_active(z, at, bool(alert_day), self.tz) for z in self.zones]
+            zones = np.arange(len(self.zones))
+            active = self.active_pairs(zones, np.full(len(zones), t_min, np.int64), bool(alert_day))
             return np.where(active, BatchState.ALWAYS, BatchState.NEVER).astype(np.int8)
         never = (self.until_us <= t_min) | (self.start_us > t_max)
         always = (self.start_us <= t_min) & (self.until_us > t_max) & self.all_day

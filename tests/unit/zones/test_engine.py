@@ -232,6 +232,7 @@ def test_malformed_zone_records_are_refused(bad):
     ([106.6], [26.5], datetime(2025, 3, 1, 12)),
     ([106.6, 106.7], [26.5, 26.6], np.array(["2025-03-01T04:00"], dtype="datetime64[s]")),
     ([106.6], [26.5], np.array([1.0])),
+    ([2.35], [48.85], datetime(2025, 3, 1, 12)),  # no candidate zone, still refused
 ])
 def test_malformed_batches_are_refused(shape_index, lons, lats, at):
     with pytest.raises(ZoneIndexError):
