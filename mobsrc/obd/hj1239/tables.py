@@ -1,8 +1,8 @@
 """Field tables of every HJ 1239 / GB 17691 Annex Q info body, as data.
 
 Physical value = raw * resolution + bias, with the resolution kept as an exact fraction
-(num/den) so that the worked examples of standards-telemetry.md 1.15 decode to the exact
-decimal values printed there.  Sections cited are those of standards-telemetry.md.
+(num/den) and computed in integers before one division, so that values decode to the
+doubles nearest their exact decimals (the worked examples of standards-telemetry.md 1.15).  Sections cited are those of standards-telemetry.md.
 
 Marker schemes (1.2):
 - J1939: valid up to 0xFA / 0xFAFF / 0xFAFFFFFF; 0xFB..-0xFD.. reserved and 0xFE.. error
@@ -109,8 +109,10 @@ class FieldSpec:
         return self.scaled(self.raw_max)
 
     def scaled(self, raw: int) -> float:
+        """(raw * num + bias * den) / den: one correctly rounded division, so results are
+        the doubles nearest the exact decimal values (123.4, not 123.39999999999998)."""
         num, den = self.scale
-        return raw * num / den + self.bias
+        return (raw * num + self.bias * den) / den
 
     def status(self, raw: int) -> ValueStatus:
         if self.raw_min <= raw <= self.raw_max:
