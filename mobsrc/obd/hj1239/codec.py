@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import struct
 from typing import Callable
 
-from mobsrc.obd.hj1239.blocks import decode_signature, encode_signature
+from mobsrc.obd.hj1239.bodies import decode_signature, encode_signature
 from mobsrc.obd.hj1239.framing import (
     HEADER, HEADER_SIZE, MAX_DATA_UNIT, NOT_ENCRYPTED, EncodeError, FrameError, build_frame,
     check_frame,
@@ -20,7 +20,7 @@ from mobsrc.obd.hj1239.layouts import GB_SAMPLE_INTERVAL, decode_report, encode_
 from mobsrc.obd.hj1239.messages import (
     Acknowledgement, Activation, ActivationResponse, Command, EncryptedDataUnit, Frame,
     FrameHeader, Layout, Login, Logout, Message, Position, RealtimeReport, RemovalAlarm, Report,
-    ResentReport, Signature, TimeCalibrationAnswer, TimeCalibrationRequest, UnknownCommand,
+    ResentReport, TimeCalibrationAnswer, TimeCalibrationRequest, UnknownCommand,
 )
 from mobsrc.obd.hj1239.times import decode_time, encode_time
 
@@ -190,7 +190,7 @@ def encode_frame(frame: Frame, *, max_data_unit: int = MAX_DATA_UNIT) -> bytes:
         raise EncodeError(f"no encoder for {type(message).__name__}")
     commands, encode = entry
     if commands is not None and header.command not in commands:
-        raise EncodeError(f"{type(message).__name__} cannot travel as command 0x{header.command:02X}")
+        raise EncodeError(f"{type(message).__name__} cannot travel as 0x{header.command:02X}")
     if isinstance(message, (Acknowledgement, UnknownCommand)) and message.command != header.command:
         raise EncodeError("message command differs from header command")
     encryption = header.encryption
@@ -237,7 +237,8 @@ def reply_to(request: Frame, *, now: datetime,
              policy: ReplyPolicy = DEFAULT_REPLY_POLICY) -> Frame | None:
     """The answer frame for a received frame, or None when nothing is to be sent."""
     header = request.header
-    version = header.software_version if policy.software_version is None else policy.software_version
+    version = policy.software_version
+    version = header.software_version if version is None else version
     if isinstance(request.message, TimeCalibrationRequest):
         if not policy.answer_time_calibration:
             return None

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from mobsrc.obd.hj1239.blocks import (
+from mobsrc.obd.hj1239.bodies import (
     KNOWN_TYPES, decode_block, decode_signature, encode_block, encode_signature,
 )
 from mobsrc.obd.hj1239.framing import EncodeError, FrameError
@@ -63,7 +63,8 @@ def _parse_gb(data: bytes, start: int, end: int, step: timedelta) -> _Candidate:
         k = seen.get(info_type, 0)
         seen[info_type] = k + 1
         at = t0 if not k or t0 is None else t0 + step * k
-        block, pos = decode_block(info_type, data, pos + 3, end, at, data[pos + 1] << 8 | data[pos + 2])
+        serial = data[pos + 1] << 8 | data[pos + 2]
+        block, pos = decode_block(info_type, data, pos + 3, end, at, serial)
         blocks.append(block)
     return _Candidate(Layout.GB, tuple(blocks), t0, None, None, None, exact, t0 is None)
 

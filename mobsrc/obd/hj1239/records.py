@@ -157,7 +157,8 @@ def _compile_all_valid(fields: tuple, width: int):
     not suspect), None otherwise.  Only table constants enter the generated source."""
     checks, items = [], []
     for name, i, num, den, bias, lo, hi, suspect, _ in fields:
-        checks.append(f"{lo} <= r{i} <= {hi}" + ("" if suspect is None else f" and r{i} != {suspect}"))
+        not_suspect = "" if suspect is None else f" and r{i} != {suspect}"
+        checks.append(f"{lo} <= r{i} <= {hi}{not_suspect}")
         term = f"r{i}" if num == 1 else f"r{i} * {num}"
         term = f"({term} + {bias * den})" if bias else term
         items.append(f"{name!r}: {term} / {den}")
@@ -195,7 +196,8 @@ def rescale(record: StreamRecord, body: BodySpec | None = None) -> StreamRecord:
 
 def obd_record(vin: str, kind: ReportKind, layout: Layout, block: ObdInfo, *,
                clock_suspect: bool = False) -> ObdRecord:
-    count = block.dtc_count if OBD_FIELD["dtc_count"].status(block.dtc_count) is ValueStatus.VALID else None
+    count_ok = OBD_FIELD["dtc_count"].status(block.dtc_count) is ValueStatus.VALID
+    count = block.dtc_count if count_ok else None
     return ObdRecord(
         vin, block.collected_at, kind, block.serial, layout, block.protocol, block.mil_on, count,
         block.dtcs, block.dtc_codes, block.cal_id, block.cvn, block.cvn_hex, block.vin,

@@ -122,7 +122,8 @@ class _Truck:
 
     def _sample(self, torque: float, rpm: float) -> dict:
         plan = self.plan
-        nox_up = plan.engine_out_nox_ppm * (0.35 + 0.65 * torque / 100) * self.rng.uniform(0.95, 1.05)
+        load = 0.35 + 0.65 * torque / 100
+        nox_up = plan.engine_out_nox_ppm * load * self.rng.uniform(0.95, 1.05)
         efficiency = plan.scr_efficiency * min(1.0, max(0.0, (self.scr_c - 180) / 70))
         nox_down = nox_up * (1 - efficiency)
         if plan.tailpipe_nox_ppm is not None:
@@ -159,7 +160,8 @@ def simulate_samples(plan: TruckPlan, seed: int = 0) -> list[EngineStream]:
     for t in range(plan.duration_s):
         values = truck.step(t)
         if plan.invalid_rate:
-            values = {k: (None if rng.random() < plan.invalid_rate else v) for k, v in values.items()}
+            values = {k: None if rng.random() < plan.invalid_rate else v
+                      for k, v in values.items()}
         samples.append(EngineStream.from_values(
             plan.start + timedelta(seconds=t), None, longitude=truck.lon, latitude=truck.lat,
             **_quantise(values)))
@@ -185,7 +187,8 @@ def _report(plan: TruckPlan, samples: list[EngineStream], index: int, first_t: i
     kind = ResentReport if plan.resent else RealtimeReport
     t0 = samples[0].collected_at
     sent = samples[-1].collected_at + timedelta(seconds=1)
-    obd = (_obd_block(plan, t0, None),) if _wants_obd(plan, first_t, first_t + len(samples) - 1) else ()
+    wants_obd = _wants_obd(plan, first_t, first_t + len(samples) - 1)
+    obd = (_obd_block(plan, t0, None),) if wants_obd else ()
     if plan.layout is Layout.HJ:
         signature = Signature(bytes(range(32)), bytes(range(32, 64))) if plan.signed else None
         return kind(Layout.HJ, obd + tuple(samples), sent_at=sent, serial=(index + 1) % 0x10000,
@@ -200,10 +203,10 @@ def simulate_trip(plan: TruckPlan = TruckPlan(), seed: int = 0) -> tuple[TimedFr
     def frame(message) -> Frame:
         return make_frame(plan.vin, message, software_version=plan.software_version)
 
-    frames = [TimedFrame(plan.start - timedelta(seconds=5),
-                         frame(Login(plan.start - timedelta(seconds=5), plan.login_serial, plan.iccid)))]
+    login_at = plan.start - timedelta(seconds=5)
+    frames = [TimedFrame(login_at, frame(Login(login_at, plan.login_serial, plan.iccid)))]
     if plan.time_calibration:
-        frames.append(TimedFrame(plan.start - timedelta(seconds=4), frame(TimeCalibrationRequest())))
+        frames.append(TimedFrame(login_at + timedelta(seconds=1), frame(TimeCalibrationRequest())))
     samples = simulate_samples(plan, seed)
     size, serial = plan.samples_per_frame, 1
     for index, first in enumerate(range(0, len(samples), size)):

@@ -2,7 +2,8 @@
 
 Physical value = raw * resolution + bias, with the resolution kept as an exact fraction
 (num/den) and computed in integers before one division, so that values decode to the
-doubles nearest their exact decimals (the worked examples of standards-telemetry.md 1.15).  Sections cited are those of standards-telemetry.md.
+doubles nearest their exact decimals (the worked examples of standards-telemetry.md 1.15).
+Sections cited are those of standards-telemetry.md.
 
 Marker schemes (1.2):
 - J1939: valid up to 0xFA / 0xFAFF / 0xFAFFFFFF; 0xFB..-0xFD.. reserved and 0xFE.. error

@@ -1,17 +1,17 @@
 """Canonical telemetry rows from decoded frames (records.py)."""
 from dataclasses import replace
-from datetime import timedelta
-
 from hypothesis import given, strategies as st
 import pytest
 
-from mobsrc.obd.hj1239.codec import decode_frame, make_frame
-from mobsrc.obd.hj1239.messages import EngineStream, Layout, Logout, RealtimeReport, ResentReport, UnknownBlock
+from mobsrc.obd.hj1239.codec import decode_frame
+from mobsrc.obd.hj1239.messages import (
+    EngineStream, Layout, RealtimeReport, ResentReport, UnknownBlock,
+)
 from mobsrc.obd.hj1239.records import (
     _SCALERS, ClockCheck, RecordRejected, RecordRejectReason, ReportKind, flatten_frame,
     flatten_report, rescale,
 )
-from mobsrc.obd.hj1239.tables import ENGINE_BODY, STREAM_BODIES, FieldSpec, BodySpec, ValueStatus
+from mobsrc.obd.hj1239.tables import ENGINE_BODY, STREAM_BODIES, BodySpec, ValueStatus
 
 from .frames import EXAMPLE_A, EXAMPLE_C_HJ, LOGOUT_D, TEST_VIN, utc
 

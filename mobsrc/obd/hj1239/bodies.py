@@ -9,7 +9,7 @@ from datetime import datetime
 import struct
 
 from mobsrc.obd.hj1239.framing import EncodeError, FrameError
-from mobsrc.obd.hj1239.messages import (
+from mobsrc.obd.hj1239.info_blocks import (
     EngineStream, HybridStream, InfoBlock, ObdInfo, Signature, SupplementaryStream, TwcStream,
     UnknownBlock,
 )
@@ -78,10 +78,11 @@ def encode_obd(block: ObdInfo) -> bytes:
     if len(block.dtcs) != _dtcs_following(block.dtc_count):
         raise EncodeError(f"dtc_count {block.dtc_count} but {len(block.dtcs)} DTCs")
     try:
-        head = _OBD_HEAD.pack(block.protocol, block.mil, block.support_map, block.readiness_map,
-                              _exact(block.vin.encode("latin-1"), 17, "OBD VIN"),
-                              _exact(block.cal_id_raw, 18, "CAL ID"), _exact(block.cvn_raw, 18, "CVN"),
-                              _exact(block.iupr_raw, 36, "IUPR"), block.dtc_count)
+        head = _OBD_HEAD.pack(
+            block.protocol, block.mil, block.support_map, block.readiness_map,
+            _exact(block.vin.encode("latin-1"), 17, "OBD VIN"),
+            _exact(block.cal_id_raw, 18, "CAL ID"),
+            _exact(block.cvn_raw, 18, "CVN"), _exact(block.iupr_raw, 36, "IUPR"), block.dtc_count)
         return head + struct.pack(f">{len(block.dtcs)}I", *block.dtcs)
     except (struct.error, UnicodeEncodeError) as err:
         raise EncodeError(f"OBD block: {err}") from None
