@@ -8,23 +8,40 @@ since 1991, so a fixed +8 offset is exact.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
 
 from mobsrc.obd.hj1239.framing import EncodeError
 
 GMT8 = timezone(timedelta(hours=8), "GMT+8")
 TIME_SIZE = 6
 
+_SECONDS = tuple(timedelta(seconds=s) for s in range(60))
+_MINUTE_CACHE_SIZE = 8192
+_minute_starts: dict[bytes, datetime | None] = {}   # memo: 5 wire bytes -> UTC minute start
+_MISSING = object()
 
-@lru_cache(maxsize=8192)
-def decode_time(raw: bytes) -> datetime | None:
-    """6 wire bytes -> aware UTC datetime, or None when not a calendar time."""
-    year, month, day, hour, minute, second = raw
+
+def _minute_start(raw5: bytes) -> datetime | None:
+    year, month, day, hour, minute = raw5
     try:
-        local = datetime(2000 + year, month, day, hour, minute, second, tzinfo=GMT8)
+        start = datetime(2000 + year, month, day, hour, minute, tzinfo=GMT8).astimezone(timezone.utc)
     except ValueError:
+        start = None
+    if len(_minute_starts) >= _MINUTE_CACHE_SIZE:
+        _minute_starts.clear()
+    _minute_starts[raw5] = start
+    return start
+
+
+def decode_time(raw: bytes) -> datetime | None:
+    """6 wire bytes -> aware UTC datetime, or None when not a calendar time.
+    Hot path: the minute is memoised (samples of one frame share it), seconds are added."""
+    start = _minute_starts.get(raw[:5], _MISSING)
+    if start is _MISSING:
+        start = _minute_start(raw[:5])
+    second = raw[5]
+    if start is None or second > 59:
         return None
-    return local.astimezone(timezone.utc)
+    return start + _SECONDS[second]
 
 
 def encode_time(at: datetime | None) -> bytes:

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 from mobsrc.obd.hj1239.codec import decode_frame, encode_frame, make_frame
 from mobsrc.obd.hj1239.framing import FrameError, build_frame
 from mobsrc.obd.hj1239.layouts import GB_SAMPLE_INTERVAL, _parse
+from mobsrc.obd.hj1239.times import decode_time, encode_time
 from mobsrc.obd.hj1239.messages import (
     Acknowledgement, Activation, ActivationResponse, EngineStream, HybridStream, Layout, Login,
     Logout, ObdInfo, Position, RealtimeReport, RemovalAlarm, ResentReport, Signature,
@@ -168,3 +169,16 @@ def test_mutated_valid_frames_raise_only_frame_error(frame, edits, fix_bcc):
         decode_frame(bytes(mutated))
     except FrameError:
         pass
+
+
+@given(st.binary(min_size=6, max_size=6))
+def test_wire_time_decoding_equals_calendar_construction(raw):
+    year, month, day, hour, minute, second = raw
+    try:
+        expected = datetime(2000 + year, month, day, hour, minute, second,
+                            tzinfo=timezone(timedelta(hours=8))).astimezone(timezone.utc)
+    except ValueError:
+        expected = None
+    assert decode_time(raw) == expected
+    if expected is not None:
+        assert encode_time(expected) == raw
