@@ -106,7 +106,7 @@ def conversion_efficiency(record: StreamRecord) -> float:
 def check_scr_efficiency(window: VehicleWindow, p: Params) -> CheckResult:
     qualifying = [r for r in engine_records(window) if is_valid_operating_condition(r, p)
                   and r.valid_value("nox_downstream") is not None
-                  and (r.valid_value("nox_upstream") or 0) >= p["min_upstream_ppm"]]
+                  and (r.valid_value("nox_upstream") or 0) >= max(p["min_upstream_ppm"], 1e-9)]
     return _sustained_finding(
         qualifying, lambda r: conversion_efficiency(r) < p["min_efficiency"], p,
         lambda run: {"efficiency_mean": _mean([conversion_efficiency(r) for r in run]),

@@ -46,16 +46,18 @@ def is_blank_identifier(text: str) -> bool:
 
 
 def check_vin_mismatch(window: VehicleWindow, p: Params) -> CheckResult:
-    """An OBD block carries an ECU VIN different from the logged-in VIN (7.13)."""
+    """An OBD block carries an ECU VIN different from the logged-in VIN (7.13), or a record
+    of the window was sent under another header VIN.  Only OBD blocks can clear it."""
     judged = [r for r in window.obd
               if not (p["ignore_blank_obd_vin"] and is_blank_identifier(r.obd_vin))]
-    if not judged:
-        return NO_DATA
     mismatched = [r for r in judged if r.obd_vin != window.vin]
-    if not mismatched:
-        return None
-    return Finding(mismatched[0].collected_at, mismatched[-1].collected_at, {
+    foreign = [r for r in (*window.streams, *window.obd) if r.vin != window.vin]
+    if not mismatched and not foreign:
+        return None if judged else NO_DATA
+    times = sorted(r.collected_at for r in (*mismatched, *foreign))
+    return Finding(times[0], times[-1], {
         "logged_in_vin": window.vin, "obd_vins": sorted({r.obd_vin for r in mismatched}),
+        "header_vins": sorted({r.vin for r in foreign}),
         "obd_vin_check_ok": all(r.obd_vin_check_ok for r in mismatched)})
 
 

@@ -45,8 +45,10 @@ class FrameStreamDecoder:
         return [self._decode(event) if not isinstance(event, Garbage) else event
                 for event in self._splitter.feed(chunk)]
 
-    def close(self) -> list[Garbage]:
-        return self._splitter.close()
+    def close(self) -> list[StreamEvent]:
+        """Connection closed: frames still recoverable from the buffer, then garbage."""
+        return [self._decode(event) if not isinstance(event, Garbage) else event
+                for event in self._splitter.close()]
 
     def _decode(self, raw) -> DecodedFrame | UndecodableFrame:
         try:

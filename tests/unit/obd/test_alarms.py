@@ -200,6 +200,17 @@ def test_stuck_sensor_clears_only_once_the_reading_moves():
 
 
 # --- VIN, calibration ------------------------------------------------------------------------------
+def test_records_sent_under_another_header_vin_are_a_mismatch():
+    foreign = stream_record("LGDCHA1G8MA127733", ReportKind.REALTIME, Layout.HJ,
+                            EngineStream.from_values(T0, None, engine_speed=800))
+    decision = judge("vin_mismatch", window([foreign]))
+    assert decision.evidence["header_vins"] == ["LGDCHA1G8MA127733"]
+
+
+def test_stream_records_alone_cannot_clear_a_vin_mismatch():
+    assert judge("vin_mismatch", window(track((10, {})))) is NO_DATA
+
+
 @pytest.mark.parametrize("obd_vin, expected", [
     ("LGDCHA1G8MA127733", True), (VIN, False), ("0" * 17, None), ("\x00" * 17, None)])
 def test_vin_mismatch(obd_vin, expected):

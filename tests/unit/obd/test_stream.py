@@ -25,6 +25,14 @@ def test_stream_decoder_learns_the_layout_from_the_first_complete_report():
     assert event.frame.layout is Layout.HJ and decoder.layout is Layout.GB
 
 
+def test_close_decodes_frames_recovered_behind_a_bogus_candidate():
+    decoder = FrameStreamDecoder()
+    bogus = b"##\x02" + b"NOTAFRAMEATALL123" + b"\x01\x01\x40\x00"
+    assert decoder.feed(bogus + LOGIN_D) == []
+    events = decoder.close()
+    assert [type(e) for e in events] == [Garbage, DecodedFrame]
+
+
 def test_a_fixed_profile_is_not_overwritten():
     decoder = FrameStreamDecoder(layout=Layout.HJ)
     decoder.feed(EXAMPLE_C_GB)
