@@ -17,6 +17,7 @@ def main(names: list[str]) -> None:
     for name in names or available():
         print(f"\n=== benchmarks.{name} ===", flush=True)
         started = time.perf_counter()
+        sys.argv = [f"benchmarks.{name}"]  # scripts with their own options run with their defaults
         importlib.import_module(f"benchmarks.{name}").main()
         print(f"--- {name}: {time.perf_counter() - started:.1f} s", flush=True)
 
