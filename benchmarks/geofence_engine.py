@@ -24,7 +24,8 @@ from __future__ import annotations
 import argparse
 import time
 from dataclasses import replace
-from datetime import UTC, datetime, time as clock, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock
 
 import numpy as np
 import shapely

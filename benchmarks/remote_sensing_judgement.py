@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from mobsrc.remote_sensing.confirmation import JudgedReading, VehicleKey, find_confirmations
 from mobsrc.remote_sensing.judgement import judge_reading
@@ -16,7 +16,7 @@ from mobsrc.remote_sensing.readings import PlateColour, Reading
 from mobsrc.remote_sensing.statistics import summarise_station_days
 from mobsrc.remote_sensing.verdicts import Outcome
 
-START = datetime(2025, 1, 1, tzinfo=timezone.utc)
+START = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def random_reading(rng: random.Random, index: int) -> Reading:

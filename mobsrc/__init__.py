@@ -26,9 +26,10 @@ def _feature_blueprints():
     # Imported here so that importing `mobsrc` stays cheap for pure modules and tools.
     from mobsrc.core.auth import api as accounts_api
     from mobsrc.core.health import blp as health_blp
+    from mobsrc.enforcement import api as enforcement_api
     from mobsrc.registry import api as registry_api
 
-    return [health_blp, accounts_api.blp, *registry_api.BLUEPRINTS]
+    return [health_blp, accounts_api.blp, *registry_api.BLUEPRINTS, *enforcement_api.BLUEPRINTS]
 
 
 def _configure(app: Flask, settings: Settings) -> None:

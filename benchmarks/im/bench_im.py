@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from im.factories import SyntheticCity
 
@@ -27,7 +27,7 @@ def timed(label: str, count: int, func) -> None:
 
 
 def bench_cases(n: int = 50_000) -> None:
-    at = datetime(2025, 3, 1, 2, tzinfo=timezone.utc)
+    at = datetime(2025, 3, 1, 2, tzinfo=UTC)
     trigger = Trigger(TriggerKind.BLACK_SMOKE, Actor(Role.SYSTEM, "job"), ("CAP-1",))
     subject = CaseSubject(vin="LVIN0000000000001")
     cases = [open_case(trigger, subject, at).snapshot(f"C{i}") for i in range(n)]

@@ -11,6 +11,7 @@ MODEL_MODULES = (
     "mobsrc.core.auth.models",
     "mobsrc.core.audit",
     "mobsrc.registry.models",
+    "mobsrc.enforcement.models",
 )
 
 

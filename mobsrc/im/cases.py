@@ -22,11 +22,11 @@ Doc 4.3 draws OPEN -> REPAIRED -> CLOSED_PASS, REPAIRED -(re-test FAIL)-> OPEN (
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Mapping
 
 
 class CaseState(StrEnum):

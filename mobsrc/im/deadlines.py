@@ -12,16 +12,33 @@ service persists with compare-and-set on `CaseSnapshot.version` so only one wins
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from types import MappingProxyType
-from typing import Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from mobsrc.im.cases import (
-    DEFAULT_POLICY, Actor, ActorNotAllowed, CaseEvent, CaseEventKind, CasePolicy,
-    CaseSnapshot, CaseState, CaseSubject, DEADLINE_BOUND, Effect, EffectKind, HistoryEntry,
-    InvalidCaseInput, Role, Transition, TriggerKind, advance, find_rule, require_aware,
+    DEADLINE_BOUND,
+    DEFAULT_POLICY,
+    Actor,
+    ActorNotAllowed,
+    CaseEvent,
+    CaseEventKind,
+    CasePolicy,
+    CaseSnapshot,
+    CaseState,
+    CaseSubject,
+    Effect,
+    EffectKind,
+    HistoryEntry,
+    InvalidCaseInput,
+    Role,
+    Transition,
+    TriggerKind,
+    advance,
+    find_rule,
+    require_aware,
 )
 
 SYSTEM_ACTOR = Actor(Role.SYSTEM, "im.deadline_sweep")

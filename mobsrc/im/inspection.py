@@ -9,11 +9,11 @@ Malformed input (naive timestamps, non-finite numbers) raises InvalidInspection.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Mapping
 
 from mobsrc.im.limits import InspectionMethod, LimitEntry, LimitTable, LimitTier
 

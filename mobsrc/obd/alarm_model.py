@@ -6,10 +6,10 @@ the product owner must sign off; each Threshold says so in its `source`.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum, StrEnum
-from typing import Mapping
 
 from mobsrc.obd.hj1239.records import ObdRecord, StreamRecord
 

@@ -16,15 +16,23 @@ the last 15 minutes on every batch.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Iterable, Mapping
 
 from mobsrc.obd import emission_checks as emission
 from mobsrc.obd import integrity_checks as integrity
 from mobsrc.obd.alarm_model import (
-    NO_DATA, AlarmClosure, AlarmDecision, AlarmKey, AlarmKind, Finding, NoData, OpenAlarm,
-    Threshold, VehicleWindow,
+    NO_DATA,
+    AlarmClosure,
+    AlarmDecision,
+    AlarmKey,
+    AlarmKind,
+    Finding,
+    NoData,
+    OpenAlarm,
+    Threshold,
+    VehicleWindow,
 )
 
 __all__ = ["RULES", "RULES_BY_ID", "AlarmRule", "AlarmDecision", "AlarmKind", "Threshold",

@@ -7,7 +7,7 @@ out-of-range and suspect values (NOx -200 ppm = sensor not ready) never trigger 
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from mobsrc.obd.alarm_model import NO_DATA, Finding, NoData, VehicleWindow
 from mobsrc.obd.hj1239.records import StreamRecord

@@ -6,8 +6,8 @@ thresholds UNCONFIRMED (arrive in `p`, defaults in alarms.RULES).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Mapping
 
 from mobsrc.obd.alarm_model import NO_DATA, Finding, NoData, VehicleWindow
 from mobsrc.obd.hj1239.records import ObdRecord

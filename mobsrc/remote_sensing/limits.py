@@ -13,8 +13,8 @@ Validity windows are **inclusive** at both ends; a "max" is valid up to and incl
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo

@@ -27,9 +27,14 @@ from shapely.geometry import MultiPolygon, Polygon
 
 from mobsrc.zones.grid import MAX_CELLS, CellCover
 from mobsrc.zones.schedule import (
-    SHANGHAI, BatchState, DailyWindow, ScheduleError, ScheduleTable, epoch_us, epoch_us_array,
+    SHANGHAI,
+    BatchState,
+    DailyWindow,
+    ScheduleError,
+    ScheduleTable,
+    epoch_us,
+    epoch_us_array,
 )
-
 
 PAIRS_PER_ZONE_FOR_GROUPING = 64  # measured break-even of the per-zone call overhead (~5 µs)
 

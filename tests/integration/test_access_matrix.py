@@ -50,6 +50,10 @@ ACCESS: dict[tuple[str, str], frozenset | str] = {
     ("POST", "/api/v1/vehicles"): {A, OP},
     ("GET", "/api/v1/vehicles/<int:vehicle_id>"): {A, P, OP},
     ("PATCH", "/api/v1/vehicles/<int:vehicle_id>"): {A, OP},
+    ("GET", "/api/v1/violations"): {A, P, OP},
+    ("GET", "/api/v1/violations/<int:violation_id>"): {A, P, OP},
+    ("GET", "/api/v1/violations/<int:violation_id>/history"): {A, P, OP},
+    ("GET", "/api/v1/legal-bases"): {A, P},
 }
 # The generated spec, its docs page and the docs' static files are documentation, open to all.
 DOCUMENTATION_ENDPOINTS = {"api-docs.openapi_json", "api-docs.openapi_swagger_ui", "docs_asset", "static"}

@@ -15,7 +15,7 @@ PURE_MODULES = [
     "mobsrc/registry/coding.py", "mobsrc/registry/identifiers.py", "mobsrc/registry/importing.py",
     "mobsrc/registry/lifecycle.py", "mobsrc/registry/emissions.py", "mobsrc/core/errors.py",
     "mobsrc/core/clock.py", "mobsrc/core/auth/keys.py", "mobsrc/core/auth/principals.py",
-    "mobsrc/core/geo/crs.py",
+    "mobsrc/core/geo/crs.py", "mobsrc/enforcement/register.py", "mobsrc/enforcement/legal_bases.py",
 ]
 
 

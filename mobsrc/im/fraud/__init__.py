@@ -7,17 +7,24 @@ evidence. Thresholds are configuration (`FraudConfig`), all design defaults.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
-from mobsrc.im.fraud.curves import CurveReuseConfig, fingerprint_curve, find_reused_curves
+from mobsrc.im.fraud.curves import CurveReuseConfig, find_reused_curves, fingerprint_curve
 from mobsrc.im.fraud.rates import (
-    AtLimitConfig, PassRateConfig, binomial_upper_tail, find_pass_rate_outliers,
-    find_values_at_limits, margin_to_limit,
+    AtLimitConfig,
+    PassRateConfig,
+    binomial_upper_tail,
+    find_pass_rate_outliers,
+    find_values_at_limits,
+    margin_to_limit,
 )
 from mobsrc.im.fraud.signs import EvidenceItem, FraudKind, FraudSign
 from mobsrc.im.fraud.timing import (
-    QuickRetestConfig, ShortTestConfig, find_quick_retest_passes, find_short_tests,
+    QuickRetestConfig,
+    ShortTestConfig,
+    find_quick_retest_passes,
+    find_short_tests,
 )
 from mobsrc.im.inspection import Inspection
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from mobsrc.im.fraud.signs import EvidenceItem, FraudKind, FraudSign
 from mobsrc.im.inspection import Inspection, ItemResult, Outcome

@@ -8,9 +8,9 @@ Thresholds are design defaults, configurable; minimum durations are UNCONFIRMED 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Iterable, Mapping
 
 from mobsrc.im.fraud.signs import EvidenceItem, FraudKind, FraudSign
 from mobsrc.im.inspection import MIN_TEST_DURATIONS, Inspection, MinDuration, Outcome

@@ -5,12 +5,18 @@ the whole frame and absolute offsets so that FrameError offsets point into the f
 """
 from __future__ import annotations
 
-from datetime import datetime
 import struct
+from datetime import datetime
 
 from mobsrc.obd.hj1239.framing import EncodeError, FrameError
 from mobsrc.obd.hj1239.info_blocks import (
-    EngineStream, HybridStream, InfoBlock, ObdInfo, Signature, SupplementaryStream, TwcStream,
+    EngineStream,
+    HybridStream,
+    InfoBlock,
+    ObdInfo,
+    Signature,
+    SupplementaryStream,
+    TwcStream,
     UnknownBlock,
 )
 from mobsrc.obd.hj1239.tables import OBD_FIXED_SIZE, STREAM_BODIES, InfoType

@@ -6,21 +6,43 @@ carries one is an Acknowledgement; 0x05 empty = request, 6 bytes = answer.
 """
 from __future__ import annotations
 
+import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-import struct
-from typing import Callable
 
 from mobsrc.obd.hj1239.bodies import decode_signature, encode_signature
 from mobsrc.obd.hj1239.framing import (
-    HEADER, HEADER_SIZE, MAX_DATA_UNIT, NOT_ENCRYPTED, EncodeError, FrameError, build_frame,
+    HEADER,
+    HEADER_SIZE,
+    MAX_DATA_UNIT,
+    NOT_ENCRYPTED,
+    EncodeError,
+    FrameError,
+    build_frame,
     check_frame,
 )
 from mobsrc.obd.hj1239.layouts import GB_SAMPLE_INTERVAL, decode_report, encode_report
 from mobsrc.obd.hj1239.messages import (
-    Acknowledgement, Activation, ActivationResponse, Command, EncryptedDataUnit, Frame,
-    FrameHeader, Layout, Login, Logout, Message, Position, RealtimeReport, RemovalAlarm, Report,
-    ResentReport, TimeCalibrationAnswer, TimeCalibrationRequest, UnknownCommand,
+    Acknowledgement,
+    Activation,
+    ActivationResponse,
+    Command,
+    EncryptedDataUnit,
+    Frame,
+    FrameHeader,
+    Layout,
+    Login,
+    Logout,
+    Message,
+    Position,
+    RealtimeReport,
+    RemovalAlarm,
+    Report,
+    ResentReport,
+    TimeCalibrationAnswer,
+    TimeCalibrationRequest,
+    UnknownCommand,
 )
 from mobsrc.obd.hj1239.times import decode_time, encode_time
 

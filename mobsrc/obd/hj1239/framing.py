@@ -9,9 +9,9 @@ delimited by length + BCC only (1.3, 7.3).
 """
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from enum import StrEnum
-import struct
 
 START = b"##"
 HEADER = struct.Struct(">2sB17sBBH")

@@ -6,15 +6,24 @@ per-field objects.  Sections cited are those of standards-telemetry.md.
 """
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from datetime import datetime
-import struct
 from typing import ClassVar, Union
 
 from mobsrc.obd.hj1239.framing import _vin_check_ok
 from mobsrc.obd.hj1239.tables import (
-    ENGINE_BODY, HYBRID_BODY, IUPR_COUNTERS, MONITORS, OBD_PROTOCOLS, SUPPLEMENTARY_BODY, TWC_BODY,
-    TWC_NOX_BODY, BodySpec, InfoType, ValueStatus,
+    ENGINE_BODY,
+    HYBRID_BODY,
+    IUPR_COUNTERS,
+    MONITORS,
+    OBD_PROTOCOLS,
+    SUPPLEMENTARY_BODY,
+    TWC_BODY,
+    TWC_NOX_BODY,
+    BodySpec,
+    InfoType,
+    ValueStatus,
 )
 
 

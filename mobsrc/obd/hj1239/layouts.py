@@ -15,11 +15,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mobsrc.obd.hj1239.bodies import (
-    KNOWN_TYPES, decode_block, decode_signature, encode_block, encode_signature,
+    KNOWN_TYPES,
+    decode_block,
+    decode_signature,
+    encode_block,
+    encode_signature,
 )
 from mobsrc.obd.hj1239.framing import EncodeError, FrameError
 from mobsrc.obd.hj1239.messages import (
-    InfoBlock, Layout, LayoutSource, RealtimeReport, Report, ResentReport, Signature,
+    InfoBlock,
+    Layout,
+    LayoutSource,
+    RealtimeReport,
+    Report,
+    ResentReport,
+    Signature,
     UnknownBlock,
 )
 from mobsrc.obd.hj1239.times import TIME_SIZE, decode_time, encode_time

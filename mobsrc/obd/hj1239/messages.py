@@ -11,10 +11,19 @@ from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Union
 
-from mobsrc.obd.hj1239.framing import NOT_ENCRYPTED, _vin_check_ok, _vin_chars_ok
+from mobsrc.obd.hj1239.framing import NOT_ENCRYPTED, _vin_chars_ok, _vin_check_ok
 from mobsrc.obd.hj1239.info_blocks import (  # noqa: F401 — re-exported
-    EngineStream, HybridStream, InfoBlock, Measurement, ObdInfo, Position, Signature,
-    SupplementaryStream, TwcStream, UnknownBlock, describe_dtc,
+    EngineStream,
+    HybridStream,
+    InfoBlock,
+    Measurement,
+    ObdInfo,
+    Position,
+    Signature,
+    SupplementaryStream,
+    TwcStream,
+    UnknownBlock,
+    describe_dtc,
 )
 
 

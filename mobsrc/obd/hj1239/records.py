@@ -7,15 +7,19 @@ The HTTP endpoint and the TCP gateway both produce these rows.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Mapping
 
 from mobsrc.obd.hj1239.framing import _vin_check_ok
 from mobsrc.obd.hj1239.messages import Frame, Layout, ObdInfo, Report, ResentReport, UnknownBlock
 from mobsrc.obd.hj1239.tables import (
-    OBD_FIELD, STREAM_BODIES, BodySpec, Markers, ValueStatus,
+    OBD_FIELD,
+    STREAM_BODIES,
+    BodySpec,
+    Markers,
+    ValueStatus,
 )
 
 _POSITION_FIELDS = ("position_status", "longitude", "latitude")
@@ -36,7 +40,7 @@ class ClockCheck:
     """Bogus-clock flags (7.7) [SECONDARY]: collection time after received_at + max_future,
     or before `earliest` (GB 17691 terminals exist since 2019)."""
     max_future: timedelta = timedelta(minutes=5)
-    earliest: datetime = datetime(2019, 1, 1, tzinfo=timezone.utc)
+    earliest: datetime = datetime(2019, 1, 1, tzinfo=UTC)
 
     def is_suspect(self, at: datetime, received_at: datetime | None) -> bool:
         if at < self.earliest:

@@ -7,14 +7,22 @@ plausible toy (cold SCR converts little; NOx scales with load), not a calibrated
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
 import math
 import random
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
 from mobsrc.obd.hj1239.codec import encode_frame, make_frame
 from mobsrc.obd.hj1239.messages import (
-    EngineStream, Frame, Layout, Login, Logout, ObdInfo, RealtimeReport, ResentReport, Signature,
+    EngineStream,
+    Frame,
+    Layout,
+    Login,
+    Logout,
+    ObdInfo,
+    RealtimeReport,
+    ResentReport,
+    Signature,
     TimeCalibrationRequest,
 )
 from mobsrc.obd.hj1239.tables import ENGINE_BODY
@@ -26,7 +34,7 @@ DIESEL_SUPPORT_MAP = 0xDEA0
 @dataclass(frozen=True, slots=True)
 class TruckPlan:
     vin: str = "LTESTKZZ8R0000001"
-    start: datetime = datetime(2024, 3, 15, 2, 0, tzinfo=timezone.utc)
+    start: datetime = datetime(2024, 3, 15, 2, 0, tzinfo=UTC)
     duration_s: int = 600
     layout: Layout = Layout.HJ
     samples_per_frame: int = 10

@@ -14,9 +14,9 @@ Marker schemes (1.2):
 """
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
-import struct
 
 
 class ValueStatus(StrEnum):

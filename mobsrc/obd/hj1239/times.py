@@ -7,7 +7,7 @@ since 1991, so a fixed +8 offset is exact.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from mobsrc.obd.hj1239.framing import EncodeError
 
@@ -23,7 +23,7 @@ _MISSING = object()
 def _minute_start(raw5: bytes) -> datetime | None:
     year, month, day, hour, minute = raw5
     try:
-        start = datetime(2000 + year, month, day, hour, minute, tzinfo=GMT8).astimezone(timezone.utc)
+        start = datetime(2000 + year, month, day, hour, minute, tzinfo=GMT8).astimezone(UTC)
     except ValueError:
         start = None
     if len(_minute_starts) >= _MINUTE_CACHE_SIZE:

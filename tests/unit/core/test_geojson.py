@@ -11,8 +11,14 @@ from shapely.geometry import MultiPolygon, Polygon
 from mobsrc.core.geo import crs
 from mobsrc.core.geo.crs import Crs
 from mobsrc.core.geo.geojson import (
-    AreaQueryError, GeometryProblem, InvalidGeometry, ParsedGeometry, ProblemCode, area_query,
-    parse_area, require_area,
+    AreaQueryError,
+    GeometryProblem,
+    InvalidGeometry,
+    ParsedGeometry,
+    ProblemCode,
+    area_query,
+    parse_area,
+    require_area,
 )
 
 DISTRICTS = json.loads((Path(__file__).parents[2] / "data" / "guiyang-districts.gcj02.geojson").read_text("utf-8"))

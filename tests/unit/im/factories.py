@@ -9,17 +9,22 @@ vehicle-specific drift and sensor noise, and re-tests come days after a failure.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
 from mobsrc.im.inspection import (
-    MIN_TEST_DURATIONS, CurveChannel, Inspection, InspectionKind, ItemResult, Outcome,
+    MIN_TEST_DURATIONS,
+    CurveChannel,
+    Inspection,
+    InspectionKind,
+    ItemResult,
+    Outcome,
     ProcessCurve,
 )
 from mobsrc.im.limits import REFERENCE_LIMITS, InspectionMethod, LimitTier
 
-T0 = datetime(2025, 3, 3, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 3, 0, 0, tzinfo=UTC)
 
 # (method, phase, quantity) measured per method; limits come from the reference table, tier a.
 METHOD_ITEMS = {

@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from mobsrc.im.cases import (
-    TRANSITIONS, Actor, ActorNotAllowed, CaseEvent, CaseEventKind, CasePolicy, CaseSnapshot,
-    CaseState, CaseSubject, EffectKind, IllegalTransition, InvalidCaseInput, Role, TriggerKind,
-    advance, allowed_events,
+    TRANSITIONS,
+    Actor,
+    ActorNotAllowed,
+    CaseEvent,
+    CaseEventKind,
+    CasePolicy,
+    CaseSnapshot,
+    CaseState,
+    CaseSubject,
+    EffectKind,
+    IllegalTransition,
+    InvalidCaseInput,
+    Role,
+    TriggerKind,
+    advance,
+    allowed_events,
 )
 
-OPENED = datetime(2025, 3, 1, 2, 0, tzinfo=timezone.utc)
-DEADLINE = datetime(2025, 3, 16, 16, 0, tzinfo=timezone.utc)
+OPENED = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)
+DEADLINE = datetime(2025, 3, 16, 16, 0, tzinfo=UTC)
 AT = OPENED + timedelta(days=2)
 
 # Written by hand from doc 4.3 and the refinement in cases.py's docstring — not derived from

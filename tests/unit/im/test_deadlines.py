@@ -3,22 +3,40 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mobsrc.im.cases import (
-    Actor, ActorNotAllowed, CaseEvent, CaseEventKind, CaseSnapshot, CaseState, CaseSubject,
-    EffectKind, IllegalTransition, InvalidCaseInput, Role, TriggerKind, advance,
+    Actor,
+    ActorNotAllowed,
+    CaseEvent,
+    CaseEventKind,
+    CaseSnapshot,
+    CaseState,
+    CaseSubject,
+    EffectKind,
+    IllegalTransition,
+    InvalidCaseInput,
+    Role,
+    TriggerKind,
+    advance,
 )
 from mobsrc.im.deadlines import (
-    DEFAULT_DEADLINE_CONFIG, DEFAULT_TRIGGER_RULES, DeadlineConfig, Trigger, compute_deadline,
-    find_escalations, find_overdue, open_case, sweep_deadlines,
+    DEFAULT_DEADLINE_CONFIG,
+    DEFAULT_TRIGGER_RULES,
+    DeadlineConfig,
+    Trigger,
+    compute_deadline,
+    find_escalations,
+    find_overdue,
+    open_case,
+    sweep_deadlines,
 )
 
-UTC = timezone.utc
+UTC = UTC
 SUBJECT = CaseSubject(vin="LVIN0000000000001", plate="贵A12345", plate_colour="yellow")
 ADMIN = Actor(Role.ADMIN, "admin-1")
 SYSTEM = Actor(Role.SYSTEM, "job")

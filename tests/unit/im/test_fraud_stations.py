@@ -13,9 +13,18 @@ from datetime import timedelta
 import pytest
 
 from mobsrc.im.fraud import (
-    AtLimitConfig, FraudKind, PassRateConfig, QuickRetestConfig, ShortTestConfig,
-    binomial_upper_tail, detect_fraud_signs, find_pass_rate_outliers, find_quick_retest_passes,
-    find_short_tests, find_values_at_limits, margin_to_limit,
+    AtLimitConfig,
+    FraudKind,
+    PassRateConfig,
+    QuickRetestConfig,
+    ShortTestConfig,
+    binomial_upper_tail,
+    detect_fraud_signs,
+    find_pass_rate_outliers,
+    find_quick_retest_passes,
+    find_short_tests,
+    find_values_at_limits,
+    margin_to_limit,
 )
 from mobsrc.im.inspection import InspectionKind, Outcome
 from mobsrc.im.limits import InspectionMethod

@@ -8,8 +8,14 @@ import numpy as np
 import pytest
 
 from mobsrc.im.inspection import (
-    MIN_TEST_DURATIONS, InvalidInspection, ObdCheck, Outcome, ProblemCode,
-    check_inspection_consistency, is_shorter_than_minimum, summarise_curve,
+    MIN_TEST_DURATIONS,
+    InvalidInspection,
+    ObdCheck,
+    Outcome,
+    ProblemCode,
+    check_inspection_consistency,
+    is_shorter_than_minimum,
+    summarise_curve,
 )
 from mobsrc.im.limits import REFERENCE_LIMITS, InspectionMethod, LimitTable, LimitTier
 

@@ -1,5 +1,5 @@
 """Frames from standards-telemetry.md 1.15 (worked examples A-D), as bytes."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def unhex(text: str) -> bytes:
@@ -7,7 +7,7 @@ def unhex(text: str) -> bytes:
 
 
 def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 # Example A — real GB 17691 real-time frame, 198 bytes [F-JAVA]

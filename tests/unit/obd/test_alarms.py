@@ -4,14 +4,22 @@ from datetime import timedelta
 import pytest
 
 from mobsrc.obd.alarms import (
-    NO_DATA, RULES, RULES_BY_ID, AlarmDecision, AlarmKind, OpenAlarm, VehicleWindow,
-    advance_alarms, evaluate_rules,
+    NO_DATA,
+    RULES,
+    RULES_BY_ID,
+    AlarmDecision,
+    AlarmKind,
+    OpenAlarm,
+    VehicleWindow,
+    advance_alarms,
+    evaluate_rules,
 )
 from mobsrc.obd.hj1239.messages import EngineStream, Layout, ObdInfo
 from mobsrc.obd.hj1239.records import ReportKind, flatten_frame, obd_record, stream_record
 from mobsrc.obd.hj1239.simulate import TruckPlan, simulate_trip
 
-from .frames import TEST_VIN as VIN, utc
+from .frames import TEST_VIN as VIN
+from .frames import utc
 
 T0 = utc(2024, 3, 15, 2, 0, 0)
 WARM = dict(vehicle_speed=50, engine_speed=1500, engine_net_torque=40, scr_inlet_temperature=300,

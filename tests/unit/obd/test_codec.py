@@ -5,20 +5,56 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from mobsrc.obd.hj1239.codec import (
-    ReplyPolicy, decode_frame, encode_frame, encode_reply, make_frame, reply_to,
+    ReplyPolicy,
+    decode_frame,
+    encode_frame,
+    encode_reply,
+    make_frame,
+    reply_to,
 )
 from mobsrc.obd.hj1239.framing import EncodeError, FrameError, build_frame
 from mobsrc.obd.hj1239.messages import (
-    Acknowledgement, Activation, ActivationResponse, EncryptedDataUnit, EngineStream, Frame,
-    FrameHeader, FrameStatus, HybridStream, Layout, LayoutSource, Login, Logout, ObdInfo,
-    Position, RealtimeReport, RemovalAlarm, ResentReport, Signature, SupplementaryStream,
-    TimeCalibrationAnswer, TimeCalibrationRequest, TwcStream, UnknownBlock, UnknownCommand,
+    Acknowledgement,
+    Activation,
+    ActivationResponse,
+    EncryptedDataUnit,
+    EngineStream,
+    Frame,
+    FrameHeader,
+    FrameStatus,
+    HybridStream,
+    Layout,
+    LayoutSource,
+    Login,
+    Logout,
+    ObdInfo,
+    Position,
+    RealtimeReport,
+    RemovalAlarm,
+    ResentReport,
+    Signature,
+    SupplementaryStream,
+    TimeCalibrationAnswer,
+    TimeCalibrationRequest,
+    TwcStream,
+    UnknownBlock,
+    UnknownCommand,
 )
 from mobsrc.obd.hj1239.tables import ValueStatus
 
 from .frames import (
-    ALL_EXAMPLES, ENGINE_BODY_C, EXAMPLE_A, EXAMPLE_B, EXAMPLE_C_GB, EXAMPLE_C_HJ, LOGIN_D,
-    LOGOUT_D, TEST_VIN, TIME_ANSWER_D, TIME_REQUEST_D, utc,
+    ALL_EXAMPLES,
+    ENGINE_BODY_C,
+    EXAMPLE_A,
+    EXAMPLE_B,
+    EXAMPLE_C_GB,
+    EXAMPLE_C_HJ,
+    LOGIN_D,
+    LOGOUT_D,
+    TEST_VIN,
+    TIME_ANSWER_D,
+    TIME_REQUEST_D,
+    utc,
 )
 
 

@@ -1,28 +1,45 @@
 """Property tests: encode-then-decode round trips for every message type; arbitrary and
 mutated bytes never raise anything but FrameError."""
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from mobsrc.obd.hj1239.codec import decode_frame, encode_frame, make_frame
 from mobsrc.obd.hj1239.framing import FrameError, build_frame
 from mobsrc.obd.hj1239.layouts import GB_SAMPLE_INTERVAL, _parse
-from mobsrc.obd.hj1239.times import decode_time, encode_time
 from mobsrc.obd.hj1239.messages import (
-    Acknowledgement, Activation, ActivationResponse, EngineStream, HybridStream, Layout, Login,
-    Logout, ObdInfo, Position, RealtimeReport, RemovalAlarm, ResentReport, Signature,
-    SupplementaryStream, TimeCalibrationAnswer, TimeCalibrationRequest, TwcStream, UnknownBlock,
+    Acknowledgement,
+    Activation,
+    ActivationResponse,
+    EngineStream,
+    HybridStream,
+    Layout,
+    Login,
+    Logout,
+    ObdInfo,
+    Position,
+    RealtimeReport,
+    RemovalAlarm,
+    ResentReport,
+    Signature,
+    SupplementaryStream,
+    TimeCalibrationAnswer,
+    TimeCalibrationRequest,
+    TwcStream,
+    UnknownBlock,
     UnknownCommand,
 )
 from mobsrc.obd.hj1239.tables import STREAM_BODIES
+from mobsrc.obd.hj1239.times import decode_time, encode_time
 
 from .frames import ALL_EXAMPLES
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 times = st.datetimes(min_value=datetime(2000, 1, 2), max_value=datetime(2254, 12, 30),
-                     timezones=st.just(timezone.utc)).map(lambda t: t.replace(microsecond=0))
+                     timezones=st.just(UTC)).map(lambda t: t.replace(microsecond=0))
 words = st.integers(0, 0xFFFF)
 latin1 = lambda n: st.binary(min_size=n, max_size=n).map(lambda b: b.decode("latin-1"))  # noqa: E731
 # R/S lengths 6..64: an R length equal to an info type (1-5) is ambiguous by construction
@@ -176,7 +193,7 @@ def test_wire_time_decoding_equals_calendar_construction(raw):
     year, month, day, hour, minute, second = raw
     try:
         expected = datetime(2000 + year, month, day, hour, minute, second,
-                            tzinfo=timezone(timedelta(hours=8))).astimezone(timezone.utc)
+                            tzinfo=timezone(timedelta(hours=8))).astimezone(UTC)
     except ValueError:
         expected = None
     assert decode_time(raw) == expected

@@ -2,12 +2,21 @@
 from functools import reduce
 from operator import xor
 
-from hypothesis import given, strategies as st
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mobsrc.obd.hj1239.framing import (
-    FrameError, FrameSplitter, Garbage, GarbageReason, RawFrame, _vin_check_ok, _vin_chars_ok,
-    build_frame, check_frame, compute_bcc,
+    FrameError,
+    FrameSplitter,
+    Garbage,
+    GarbageReason,
+    RawFrame,
+    _vin_chars_ok,
+    _vin_check_ok,
+    build_frame,
+    check_frame,
+    compute_bcc,
 )
 
 from .frames import ALL_EXAMPLES, EXAMPLE_A, EXAMPLE_B, EXAMPLE_C_HJ, LOGIN_D, TIME_REQUEST_D

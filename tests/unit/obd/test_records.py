@@ -1,15 +1,27 @@
 """Canonical telemetry rows from decoded frames (records.py)."""
 from dataclasses import replace
-from hypothesis import given, strategies as st
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mobsrc.obd.hj1239.codec import decode_frame
 from mobsrc.obd.hj1239.messages import (
-    EngineStream, Layout, RealtimeReport, ResentReport, UnknownBlock,
+    EngineStream,
+    Layout,
+    RealtimeReport,
+    ResentReport,
+    UnknownBlock,
 )
 from mobsrc.obd.hj1239.records import (
-    _SCALERS, ClockCheck, RecordRejected, RecordRejectReason, ReportKind, flatten_frame,
-    flatten_report, rescale,
+    _SCALERS,
+    ClockCheck,
+    RecordRejected,
+    RecordRejectReason,
+    ReportKind,
+    flatten_frame,
+    flatten_report,
+    rescale,
 )
 from mobsrc.obd.hj1239.tables import ENGINE_BODY, STREAM_BODIES, BodySpec, ValueStatus
 

@@ -5,7 +5,13 @@ import pytest
 
 from mobsrc.obd.hj1239.codec import decode_frame, encode_frame
 from mobsrc.obd.hj1239.messages import (
-    Layout, Login, Logout, ObdInfo, RealtimeReport, ResentReport, TimeCalibrationRequest,
+    Layout,
+    Login,
+    Logout,
+    ObdInfo,
+    RealtimeReport,
+    ResentReport,
+    TimeCalibrationRequest,
 )
 from mobsrc.obd.hj1239.records import flatten_frame
 from mobsrc.obd.hj1239.simulate import TruckPlan, simulate_trip, trip_bytes

@@ -2,8 +2,15 @@
 import pytest
 
 from mobsrc.obd.hj1239.tables import (
-    ENGINE_BODY, HYBRID_BODY, MONITORS, OBD_FIELD, STREAM_BODIES, SUPPLEMENTARY_BODY, TWC_BODY,
-    TWC_NOX_BODY, ValueStatus,
+    ENGINE_BODY,
+    HYBRID_BODY,
+    MONITORS,
+    OBD_FIELD,
+    STREAM_BODIES,
+    SUPPLEMENTARY_BODY,
+    TWC_BODY,
+    TWC_NOX_BODY,
+    ValueStatus,
 )
 
 

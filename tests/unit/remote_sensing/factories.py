@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import copy
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from mobsrc.remote_sensing.limit_documents import limit_table_from_dict, limit_table_to_dict
 from mobsrc.remote_sensing.limits import DEFAULT_LIMITS, LimitTable
 from mobsrc.remote_sensing.readings import PlateColour, Reading
 
-MEASURED_AT = datetime(2025, 3, 1, 2, 0, tzinfo=timezone.utc)
+MEASURED_AT = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)
 
 # Inside every default validity window (VSP computed ~5.5 kW/t) and under every diesel limit.
 BASELINE = Reading(

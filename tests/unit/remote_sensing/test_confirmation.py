@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -27,7 +27,7 @@ from .factories import make_reading
 RULE = DEFAULT_LIMITS.confirmation
 NON_CONSECUTIVE = replace(RULE, require_consecutive=False)
 VEHICLE = VehicleKey("贵A12345", PlateColour.YELLOW)
-T0 = datetime(2025, 1, 10, 3, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 1, 10, 3, 0, tzinfo=UTC)
 OPACITY, NO = Pollutant.OPACITY, Pollutant.NO
 
 

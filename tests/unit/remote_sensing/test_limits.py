@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -214,11 +214,11 @@ V2_FIX = version("v2-fix", date(2025, 7, 1))
 @pytest.mark.parametrize(
     ("measured_at", "expected"),
     [
-        (datetime(2024, 12, 31, 15, 59, tzinfo=timezone.utc), None),  # 23:59 local, 2024-12-31
-        (datetime(2024, 12, 31, 16, 0, tzinfo=timezone.utc), "v1"),  # 00:00 local, 2025-01-01
-        (datetime(2025, 6, 30, 15, 59, tzinfo=timezone.utc), "v1"),
-        (datetime(2025, 6, 30, 16, 0, tzinfo=timezone.utc), "v2-fix"),
-        (datetime(2030, 1, 1, tzinfo=timezone.utc), "v2-fix"),
+        (datetime(2024, 12, 31, 15, 59, tzinfo=UTC), None),  # 23:59 local, 2024-12-31
+        (datetime(2024, 12, 31, 16, 0, tzinfo=UTC), "v1"),  # 00:00 local, 2025-01-01
+        (datetime(2025, 6, 30, 15, 59, tzinfo=UTC), "v1"),
+        (datetime(2025, 6, 30, 16, 0, tzinfo=UTC), "v2-fix"),
+        (datetime(2030, 1, 1, tzinfo=UTC), "v2-fix"),
     ],
 )
 def test_table_in_effect_is_latest_effective_on_the_local_day(measured_at, expected):

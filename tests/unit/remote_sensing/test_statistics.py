@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,7 +10,7 @@ import pytest
 from mobsrc.remote_sensing.statistics import StationDay, local_day, summarise_station_days
 from mobsrc.remote_sensing.verdicts import Outcome
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.mark.parametrize(

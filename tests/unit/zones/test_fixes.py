@@ -5,8 +5,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mobsrc.zones.fixes import (
-    Accepted, AccuracyLimits, FixError, FixFlag, PositionFix, Rejected, RejectReason, ScreeningPolicy,
-    is_plausible_move, screen_fixes,
+    Accepted,
+    AccuracyLimits,
+    FixError,
+    FixFlag,
+    PositionFix,
+    Rejected,
+    RejectReason,
+    ScreeningPolicy,
+    is_plausible_move,
+    screen_fixes,
 )
 
 NOW = datetime(2025, 3, 1, 4, 0, tzinfo=UTC)

@@ -7,7 +7,14 @@ import pytest
 from mobsrc.zones.engine import ZoneIndex, ZoneRecord
 from mobsrc.zones.fixes import PositionFix
 from mobsrc.zones.rules import (
-    Decision, EmissionStage, Machine, PresenceReason, RuleError, ZoneRule, judge_presence, may_work,
+    Decision,
+    EmissionStage,
+    Machine,
+    PresenceReason,
+    RuleError,
+    ZoneRule,
+    judge_presence,
+    may_work,
     stage_ceiling,
 )
 from tests.unit.zones import shapes

@@ -9,7 +9,12 @@ import pytest
 
 from mobsrc.zones.engine import ZoneIndex, ZoneRecord
 from mobsrc.zones.schedule import (
-    DailyWindow, ScheduleError, ScheduleTable, epoch_us, epoch_us_array, is_zone_active,
+    DailyWindow,
+    ScheduleError,
+    ScheduleTable,
+    epoch_us,
+    epoch_us_array,
+    is_zone_active,
 )
 from tests.unit.zones import shapes
 

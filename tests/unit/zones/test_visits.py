@@ -10,8 +10,16 @@ from hypothesis import strategies as st
 from mobsrc.zones.engine import ZoneIndex, ZoneRecord
 from mobsrc.zones.fixes import PositionFix
 from mobsrc.zones.visits import (
-    ConfirmationRule, EndReason, VisitConfirmed, VisitEnded, VisitError, VisitState, VisitStatus,
-    advance_visit, advance_visit_many, end_visit_on_silence,
+    ConfirmationRule,
+    EndReason,
+    VisitConfirmed,
+    VisitEnded,
+    VisitError,
+    VisitState,
+    VisitStatus,
+    advance_visit,
+    advance_visit_many,
+    end_visit_on_silence,
 )
 from tests.unit.zones import shapes
 

@@ -1,0 +1,87 @@
+"""The one violation register, every kind, with its history."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mobsrc.core.db import Base, created_at_column, enum_type, id_column
+from mobsrc.enforcement.register import SubjectType, ViolationKind, ViolationStatus
+
+
+class LegalBasis(Base):
+    __tablename__ = "legal_bases"
+    __audited__ = True
+
+    code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    instrument: Mapped[str] = mapped_column(String(200))
+    article: Mapped[str] = mapped_column(String(10))
+    paragraph: Mapped[str | None] = mapped_column(String(10))
+    authority: Mapped[str] = mapped_column(String(100))
+    summary: Mapped[str] = mapped_column(String(300))
+    fine_min: Mapped[int | None] = mapped_column(Integer)
+    fine_max: Mapped[int | None] = mapped_column(Integer)
+    fine_unit: Mapped[str | None] = mapped_column(String(20))
+    points: Mapped[int | None] = mapped_column(Integer)
+    confidence: Mapped[str] = mapped_column(String(12))
+    effective_from: Mapped[date | None] = mapped_column(Date)
+    effective_to: Mapped[date | None] = mapped_column(Date)
+
+
+class Violation(Base):
+    __tablename__ = "violations"
+    __audited__ = True
+    __table_args__ = (
+        UniqueConstraint("source", "source_ref", name="uq_violations_source_ref"),
+        Index("ix_violations_plate_time", "plate", "occurred_at"),
+        Index("ix_violations_vin_time", "vin", "occurred_at"),
+        Index("ix_violations_machine_code_time", "machine_code", "occurred_at"),
+        Index("ix_violations_kind_time", "kind", "occurred_at", "id"),
+        Index("ix_violations_enterprise_time", "enterprise_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = id_column()
+    kind: Mapped[ViolationKind] = mapped_column(enum_type(ViolationKind, "violation_kind"))
+    status: Mapped[ViolationStatus] = mapped_column(enum_type(ViolationStatus, "violation_status"),
+                                                    default=ViolationStatus.OPEN, index=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    subject_type: Mapped[SubjectType] = mapped_column(enum_type(SubjectType, "subject_type"))
+    vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id"))
+    machine_id: Mapped[int | None] = mapped_column(ForeignKey("machines.id"))
+    plate: Mapped[str | None] = mapped_column(String(10))
+    plate_colour: Mapped[str | None] = mapped_column(String(16))
+    vin: Mapped[str | None] = mapped_column(String(17))
+    machine_code: Mapped[str | None] = mapped_column(String(15))
+    enterprise_id: Mapped[int | None] = mapped_column(BigInteger)  # the owner when it happened
+    location = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)
+    district_code: Mapped[str | None] = mapped_column(String(6), index=True)
+    source: Mapped[str] = mapped_column(String(30))
+    source_ref: Mapped[str] = mapped_column(String(120))
+    evidence: Mapped[list] = mapped_column(JSONB, default=list)
+    details: Mapped[dict] = mapped_column(JSONB, default=dict)
+    legal_basis_code: Mapped[str] = mapped_column(ForeignKey("legal_bases.code"))
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class ViolationEvent(Base):
+    """History of a violation: status changes and enforcement actions, with who and when."""
+
+    __tablename__ = "violation_events"
+
+    id: Mapped[int] = id_column()
+    violation_id: Mapped[int] = mapped_column(ForeignKey("violations.id"), index=True)
+    at: Mapped[datetime] = created_at_column()
+    actor_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor_role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(30))       # recorded, ended, status, penalty, appeal, note
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    decision_number: Mapped[str | None] = mapped_column(String(60))
+    penalty_amount: Mapped[float | None] = mapped_column(Numeric(12, 2))
+    officer: Mapped[str | None] = mapped_column(String(60))
+    decided_on: Mapped[date | None] = mapped_column(Date)
