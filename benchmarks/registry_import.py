@@ -39,7 +39,7 @@ def main() -> None:
         state = app.extensions["mobsrc"]
         with state.db.session_scope() as session:
             act_as(session, SYSTEM)
-            firm = service.create_enterprise(session, {"name": "基准测试公司", "uscc": "91520115MA6DKQ0X0T",
+            firm = service.create_enterprise(session, {"name": "基准测试公司", "uscc": "91520115MA6DKQ0X0J",
                                                         "district_code": "520115"})
             user = accounts.create_user(session, "bench", Role.FLEET_OPERATOR, firm.id)
             _, key = accounts.issue_api_key(session, user.id)

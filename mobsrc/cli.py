@@ -10,7 +10,7 @@ from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
 from mobsrc.core.auth.principals import Role
-from mobsrc.core.errors import DomainError
+from mobsrc.core.errors import DomainError, Unprocessable, field_errors
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,6 +28,19 @@ def _session_scope():
 def _fail(exc: DomainError):
     details = "".join(f"\n  {e.field}: {e.reason}" for e in exc.errors)
     raise click.ClickException(f"{exc.detail}{details}")
+
+
+def _create(schema, data: dict, create, describe) -> None:
+    """Validate like the API does, create in one transaction, print what was made."""
+    from marshmallow import ValidationError
+    try:
+        loaded = schema.load(data)
+        with _session_scope() as session:
+            click.echo(describe(create(session, loaded)))
+    except ValidationError as exc:
+        _fail(Unprocessable("Some values are not valid.", field_errors(exc.messages)))
+    except DomainError as exc:
+        _fail(exc)
 
 
 # --- schema ---------------------------------------------------------------------------------------
@@ -84,20 +97,11 @@ def enterprise():
 @with_appcontext
 def enterprise_create(name, uscc, district, contact_name, contact_phone):
     """Register an enterprise."""
-    from marshmallow import ValidationError
-
     from mobsrc.registry import service
     from mobsrc.registry.schemas import EnterpriseCreateSchema
-    try:
-        data = EnterpriseCreateSchema().load(dict(name=name, uscc=uscc, district_code=district,
-                                                  contact_name=contact_name, contact_phone=contact_phone))
-        with _session_scope() as session:
-            created = service.create_enterprise(session, data)
-            click.echo(f"enterprise {created.id}: {created.name} ({created.uscc})")
-    except ValidationError as exc:
-        raise click.ClickException(str(exc.messages)) from exc
-    except DomainError as exc:
-        _fail(exc)
+    _create(EnterpriseCreateSchema(), dict(name=name, uscc=uscc, district_code=district, contact_name=contact_name,
+                                           contact_phone=contact_phone),
+            service.create_enterprise, lambda e: f"enterprise {e.id}: {e.name} ({e.uscc})")
 
 
 @click.group()
@@ -116,21 +120,11 @@ def station():
 @with_appcontext
 def station_create(code, kind, name, district, lon, lat, crs):
     """Create a station."""
-    from marshmallow import ValidationError
-
     from mobsrc.registry import service
     from mobsrc.registry.schemas import StationCreateSchema
     location = {"lon": lon, "lat": lat, "crs": crs} if lon is not None and lat is not None else None
-    try:
-        data = StationCreateSchema().load(dict(code=code, kind=kind, name=name, district_code=district,
-                                               location=location))
-        with _session_scope() as session:
-            created = service.create_station(session, data)
-            click.echo(f"station {created.id}: {created.code} ({created.kind.value})")
-    except ValidationError as exc:
-        raise click.ClickException(str(exc.messages)) from exc
-    except DomainError as exc:
-        _fail(exc)
+    _create(StationCreateSchema(), dict(code=code, kind=kind, name=name, district_code=district, location=location),
+            service.create_station, lambda st: f"station {st.id}: {st.code} ({st.kind.value})")
 
 
 @click.group()

@@ -263,50 +263,49 @@ class ImportRowsArgsSchema(Schema):
 
 # --- vehicles -----------------------------------------------------------------------------------
 
-class VehicleCreateSchema(Schema):
+_TERMINAL_ID = validate.Regexp(r"^[A-Za-z0-9_\-]{4,40}$")
+
+
+class _PlateRules(Schema):
+    """Plates are checked against their colour (GA 36) and stored normalised."""
+
+    @validates_schema
+    def _plate(self, data, **kwargs):
+        if "plate" in data:
+            problem = identifiers.plate_problem(identifiers.normalize_plate(data["plate"]), data.get("plate_colour"))
+            if problem:
+                raise ValidationError(problem, "plate")
+
+    @post_load
+    def _normalize_plate(self, data, **kwargs):
+        if "plate" in data:
+            data["plate"] = identifiers.normalize_plate(data["plate"])
+        return data
+
+
+class VehicleCreateSchema(_PlateRules):
     vin = fields.String(required=True, metadata={"description": "17 characters, check digit per GB 16735"})
     plate = fields.String(required=True, metadata={"description": "e.g. 贵A12345 (GA 36)"})
     plate_colour = one_of_enum(PlateColour, required=True)
     fuel = one_of_enum(Fuel, required=True)
     emission_standard = one_of_enum(VehicleStandard, required=True)
-    obd_terminal_id = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9_\-]{4,40}$"))
+    obd_terminal_id = fields.String(load_default=None, validate=_TERMINAL_ID)
     enterprise_id = fields.Integer(load_default=None, metadata={"description": "owner (admin only)"})
 
     @validates("vin")
     def _vin(self, value, **kwargs):
         _check(identifiers.vin_problem(identifiers.normalize_vin(value)))
 
-    @validates_schema
-    def _plate(self, data, **kwargs):
-        if "plate" in data:
-            problem = identifiers.plate_problem(identifiers.normalize_plate(data["plate"]), data.get("plate_colour"))
-            if problem:
-                raise ValidationError(problem, "plate")
-
     @post_load
-    def _normalize(self, data, **kwargs):
+    def _normalize_vin(self, data, **kwargs):
         data["vin"] = identifiers.normalize_vin(data["vin"])
-        data["plate"] = identifiers.normalize_plate(data["plate"])
         return data
 
 
-class VehicleUpdateSchema(Schema):
+class VehicleUpdateSchema(_PlateRules):
     plate = fields.String()
     plate_colour = one_of_enum(PlateColour)
-    obd_terminal_id = fields.String(allow_none=True, validate=validate.Regexp(r"^[A-Za-z0-9_\-]{4,40}$"))
-
-    @validates_schema
-    def _plate(self, data, **kwargs):
-        if "plate" in data:
-            problem = identifiers.plate_problem(identifiers.normalize_plate(data["plate"]), data.get("plate_colour"))
-            if problem:
-                raise ValidationError(problem, "plate")
-
-    @post_load
-    def _normalize(self, data, **kwargs):
-        if "plate" in data:
-            data["plate"] = identifiers.normalize_plate(data["plate"])
-        return data
+    obd_terminal_id = fields.String(allow_none=True, validate=_TERMINAL_ID)
 
 
 class VehicleSchema(Schema):

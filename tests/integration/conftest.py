@@ -24,14 +24,24 @@ from mobsrc.core.db import Database
 from mobsrc.core.jobs import QUEUES
 from tests.integration import factories
 
-KEEP_ON_TRUNCATE = {"districts", "alembic_version", "spatial_ref_sys"}
+SEEDED_TABLES: set[str] = set()  # tables the migrations fill (reference data): never truncated
 
 
 @pytest.fixture(scope="session")
 def database_url(stack):
     url = stack.database("mobsrc_test")
     command.upgrade(alembic_config(url), "head")
+    SEEDED_TABLES.update(_tables_with_rows(url))
     return url
+
+
+def _tables_with_rows(url: str) -> set[str]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        tables = [r[0] for r in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))]
+        seeded = {t for t in tables if conn.execute(text(f'SELECT EXISTS (SELECT 1 FROM "{t}")')).scalar()}
+    engine.dispose()
+    return seeded
 
 
 @pytest.fixture(scope="session")
@@ -138,7 +148,7 @@ def _truncate_all(engine) -> None:
     with engine.begin() as conn:
         tables = [r[0] for r in conn.execute(text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))]
-        doomed = [t for t in tables if t not in KEEP_ON_TRUNCATE]
+        doomed = [t for t in tables if t not in SEEDED_TABLES]
         if doomed:
             conn.execute(text(f"TRUNCATE {', '.join(doomed)} RESTART IDENTITY CASCADE"))
 
