@@ -36,6 +36,7 @@ from mobsrc.im.schemas import (
     RepairSchema,
     WebhookPutSchema,
     WebhookSchema,
+    WebhookSetSchema,
 )
 from mobsrc.im.service import cases, configuration, inspections, outbox, repairs, supervision
 from mobsrc.im.service.subjects import Subject
@@ -229,8 +230,8 @@ class WebhookById(MethodView):
 
     @requires(ADMIN, OPERATOR)
     @webhooks_blp.arguments(WebhookPutSchema)
-    @webhooks_blp.response(200, WebhookSchema)
-    @webhooks_blp.alt_response(201, schema=WebhookSchema, description="created; the secret is shown once")
+    @webhooks_blp.response(200, WebhookSetSchema)
+    @webhooks_blp.alt_response(201, schema=WebhookSetSchema, description="created; the secret is shown once")
     def put(self, data, enterprise_id):
         """Set the URL that receives case notices; a new secret is shown once."""
         hook, secret, created = outbox.put_webhook(request_session(), current_principal(), enterprise_id, data,

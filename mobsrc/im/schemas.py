@@ -465,8 +465,12 @@ class WebhookSchema(Schema):
     active = fields.Boolean()
     created_at = Timestamp()
     updated_at = Timestamp()
+
+
+class WebhookSetSchema(WebhookSchema):
     secret = fields.String(allow_none=True, metadata={
-        "description": "HMAC-SHA256 signing secret; shown only when issued (creation, rotate_secret)"})
+        "description": "HMAC-SHA256 signing secret; shown only when issued (creation, rotate_secret), "
+                       "null otherwise"})
 
 
 class DeliverySchema(Schema):

@@ -230,6 +230,8 @@ def advance_case(session: Session, case: Case, event: CaseEvent, by: Who, *,
 
 
 def _field_of(message: str) -> str:
+    if "deadline later" in message:
+        return "new_deadline"
     return next((name for name in ("new_deadline", "reason", "reference") if name in message), "event")
 
 
@@ -322,12 +324,13 @@ def active_case(session: Session, subject_key: str, lock: bool = False) -> Case 
 
 
 def visible_to(principal: Principal):
-    """What each role sees: the bureau all; the police the escalated (or referred) ones; owners
-    their vehicles' cases; stations the cases they worked on."""
+    """What each role sees: the bureau all; the police the escalated (or referred) ones and those
+    they opened themselves; owners their vehicles' cases; stations the cases they worked on."""
     if principal.role is Role.ADMIN:
         return true()
     if principal.role is Role.POLICE:
-        return or_(Case.escalated_at.isnot(None), Case.referred_at.isnot(None))
+        entered = select(CaseTrigger.case_id).where(CaseTrigger.reported_by.startswith(f"{ImRole.POLICE.value}:"))
+        return or_(Case.escalated_at.isnot(None), Case.referred_at.isnot(None), Case.id.in_(entered))
     if principal.role is Role.FLEET_OPERATOR and principal.enterprise_id is not None:
         return Case.enterprise_id == principal.enterprise_id
     if principal.role in (Role.I_STATION, Role.M_STATION) and principal.station_id is not None:
