@@ -99,7 +99,7 @@ def find_trigger(session: Session, source: str, source_ref: str) -> CaseTrigger 
                                                     CaseTrigger.source_ref == source_ref))
 
 
-def open_case(session: Session, trigger_kind: TriggerKind | str, subject: Subject,
+def open_case(session: Session, trigger_kind: TriggerKind | str, subject: Subject | ResolvedSubject,
               evidence: Sequence[str], at: datetime, source: str, source_ref: str, *,
               details: Mapping[str, Any] | None = None, by: Who | None = None,
               config: ImConfig | None = None) -> tuple[Case, bool]:
@@ -117,7 +117,7 @@ def open_case(session: Session, trigger_kind: TriggerKind | str, subject: Subjec
     if found is not None:
         return session.get(Case, found.case_id), False
     config = config or load_config(session)
-    resolved = resolve_subject(session, subject)
+    resolved = subject if isinstance(subject, ResolvedSubject) else resolve_subject(session, subject)
     trigger = _pure_trigger(kind, by or system(source), evidence)
     at = _aware(at)
     try:

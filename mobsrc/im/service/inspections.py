@@ -32,7 +32,7 @@ from mobsrc.im.models import Case, Inspection, InspectionCurve
 from mobsrc.im.parameters import ImConfig
 from mobsrc.im.service import cases
 from mobsrc.im.service.configuration import load_config
-from mobsrc.im.service.subjects import Subject, resolve_subject, vehicles_of
+from mobsrc.im.service.subjects import ResolvedSubject, Subject, resolve_subject, vehicles_of
 from mobsrc.registry import service as registry
 
 SOURCE = "im.inspection"
@@ -103,12 +103,11 @@ def post_inspection(session: Session, principal: Principal, data: dict) -> tuple
     tier = LimitTier(data.get("limit_tier") or config.limit_tier)
     result = pure_inspection(station.code, data, tier, data.get("curve"))
     _check(data, result, config)
-    subject = Subject(data["vin"], data["plate"], data["plate_colour"])
-    resolved = resolve_subject(session, subject)
-    row = _store(session, principal, station.id, data, digest, tier, result, resolved.vehicle_id)
-    outcome = _apply_to_case(session, row, station, subject, resolved.key, config)
+    resolved = resolve_subject(session, Subject(data["vin"], data["plate"], data["plate_colour"]))
+    row = _new_row(principal, station.id, data, digest, tier, result, resolved.vehicle_id)
+    outcome = _apply_to_case(session, row, station, resolved, config)
     row.case_id, row.case_action = (outcome.case.id if outcome.case else None), outcome.action
-    session.flush()
+    _store(session, row, result, data)
     return row, outcome, True
 
 
@@ -143,9 +142,9 @@ def _field_of(problem: pure.Problem, data: dict) -> str:
             code.OVERALL_PASS_WITH_FAILED_APPEARANCE: "overall"}.get(problem.code, "overall")
 
 
-def _store(session, principal, station_id, data, digest, tier, result, vehicle_id) -> Inspection:
+def _new_row(principal, station_id, data, digest, tier, result, vehicle_id) -> Inspection:
     summary = result.curve_summary
-    row = Inspection(
+    return Inspection(
         station_id=station_id, report_number=data["report_number"], payload_sha256=digest, vehicle_id=vehicle_id,
         vin=result.vin, plate=result.plate, plate_colour=data["plate_colour"], kind=result.kind,
         method=result.method, limit_tier=tier, limits_version=REFERENCE_LIMITS.version,
@@ -156,18 +155,20 @@ def _store(session, principal, station_id, data, digest, tier, result, vehicle_i
         curve_summary=None if summary is None else {
             "samples": summary.samples, "duration_s": summary.duration_s,
             "channels": dict(zip(summary.channel_names, summary.peaks)), "period_s": result.curve.period_s})
+
+
+def _store(session: Session, row: Inspection, result: pure.Inspection, data: dict) -> None:
+    session.add(row)
     try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError as exc:  # the same report, posted concurrently
-        raise Conflict(f"Report {data['report_number']} is being posted by another request.") from exc
+        session.flush()
+    except IntegrityError as exc:  # the same report, posted concurrently: this request is undone
+        raise Conflict(f"Report {row.report_number} is being posted by another request.") from exc
     if result.curve is not None:
         fingerprint = fingerprint_curve(result)
         session.add(InspectionCurve(inspection_id=row.id, period_s=result.curve.period_s,
                                     channels=data["curve"]["channels"],
                                     digest=fingerprint.digest if fingerprint else None))
-    return row
+        session.flush()
 
 
 def _jsonable(items: list[dict]) -> list[dict]:
@@ -176,12 +177,12 @@ def _jsonable(items: list[dict]) -> list[dict]:
 
 # --- the loop ---------------------------------------------------------------------------------------
 
-def _apply_to_case(session, row: Inspection, station, subject: Subject, key: str,
-                   config: ImConfig) -> CaseOutcome:
-    case = cases.active_case(session, key, lock=True)
+def _apply_to_case(session, row: Inspection, station, resolved: ResolvedSubject, config: ImConfig) -> CaseOutcome:
+    """The result's effect on the vehicle's case (the row is not stored yet: no id is needed)."""
+    case = cases.active_case(session, resolved.key, lock=True)
     by = cases.Who(cases.Actor(cases.ImRole.I_STATION, station.code), row.posted_by)
     if row.overall is pure.Outcome.FAIL:
-        return _failed(session, row, station, case, subject, by, config)
+        return _failed(session, row, station, case, resolved, by, config)
     if case is None:
         return CaseOutcome("none", None)
     return _passed(session, row, station, case, by, config)
@@ -198,7 +199,7 @@ def _failed(session, row, station, case, subject, by, config) -> CaseOutcome:
         cases.link_station(session, case, station.id)
         return CaseOutcome("retest_failed", case)
     opened, created = cases.open_case(session, TriggerKind.FAILED_INSPECTION, subject, _evidence(station, row),
-                                      min(row.ended_at, clock.now()), SOURCE, f"inspection:{row.id}",
+                                      min(row.ended_at, clock.now()), SOURCE, _evidence(station, row)[0],
                                       details={"report_number": row.report_number, "station": station.code},
                                       by=by, config=config)
     cases.link_station(session, opened, station.id)

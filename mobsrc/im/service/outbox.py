@@ -52,10 +52,7 @@ def allows_private_addresses(settings) -> bool:
 # --- writing notices ------------------------------------------------------------------------------
 
 def notify_owner(session: Session, case: Case, history: CaseHistory, event: str) -> Notification:
-    """One notice per history entry (a retried job never writes a second one)."""
-    existing = session.scalar(select(Notification).where(Notification.history_id == history.id))
-    if existing is not None:
-        return existing
+    """One notice per history entry (`history_id` is unique): the entry is new, so is the notice."""
     notice = Notification(case_id=case.id, history_id=history.id, enterprise_id=case.enterprise_id,
                           event=event, payload=_payload(case, history, event), created_at=clock.now())
     session.add(notice)
@@ -330,3 +327,11 @@ def deliver_due(database: Database, *, allow_private: bool = False, batch: int =
         with database.session_scope() as session:
             record_answer(session, item.delivery_id, answer, policy)
     return len(outgoing)
+
+
+def deliver_all(database: Database, *, allow_private: bool = False) -> int:
+    """Rounds of `deliver_due` until nothing is due (the job and the CLI)."""
+    sent = 0
+    while (attempted := deliver_due(database, allow_private=allow_private)):
+        sent += attempted
+    return sent

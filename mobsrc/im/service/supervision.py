@@ -14,8 +14,9 @@ from sqlalchemy import column, select, table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mobsrc.core import clock
-from mobsrc.core.auth.principals import Principal
+from mobsrc.core import audit, clock
+from mobsrc.core.auth.principals import SYSTEM, Principal
+from mobsrc.core.db import Database
 from mobsrc.core.errors import IllegalTransition, NotInScope, invalid
 from mobsrc.core.pagination import Page, paginate
 from mobsrc.im import inspection as pure
@@ -144,3 +145,10 @@ def review_flag(session: Session, principal: Principal, flag_id: int, data: dict
     flag.reviewed_at, flag.reviewed_by = clock.now(), principal.user_id
     session.flush()
     return flag
+
+
+def run_detection(database: Database) -> Run:
+    """One supervision run in its own transaction (the job and the CLI)."""
+    with database.session_scope() as session:
+        audit.act_as(session, SYSTEM, "im.fraud_flags")
+        return detect_and_flag(session)

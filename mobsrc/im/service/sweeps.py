@@ -9,7 +9,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mobsrc.core import clock
+from mobsrc.core import audit, clock, jobs
+from mobsrc.core.auth.principals import SYSTEM
+from mobsrc.core.db import Database
 from mobsrc.im.deadlines import sweep_deadlines
 from mobsrc.im.models import Case
 from mobsrc.im.service import cases
@@ -30,3 +32,18 @@ def sweep_case_deadlines(session: Session, now: datetime | None = None, batch: i
             cases.apply_transition(session, case, transition, cases.system(JOB), config)
             made += 1
     return len(due), made
+
+
+def run_sweep(database: Database, redis=None) -> int:
+    """Sweep until nothing is due, one committed batch at a time (the job and the CLI).
+    Returns the transitions made. Notices' deliveries are queued after each commit."""
+    made_total = 0
+    while True:
+        with database.session_scope() as session:
+            if redis is not None:
+                jobs.bind_redis(session, redis)
+            audit.act_as(session, SYSTEM, JOB)
+            seen, made = sweep_case_deadlines(session)
+        made_total += made
+        if not (seen and made):
+            return made_total

@@ -181,3 +181,15 @@ def test_cancelling_an_escalated_case_ends_its_violation(client, session, as_i_s
     session.refresh(violation)
     assert violation.ended_at == frozen_clock.value
     assert violation.details["ended_because"].startswith("case cancelled: the vehicle was scrapped")
+
+
+def test_the_sweep_can_be_run_by_hand(committed_app, committed_session, frozen_clock):
+    vehicle = factories.make_vehicle(committed_session, factories.make_enterprise(committed_session))
+    case, _ = open_case(committed_session, TriggerKind.OBD_ALARM, Subject(vin=vehicle.vin), ["obd_alarm:5"],
+                        clock.now(), "obd", "alarm:5")
+    committed_session.commit()
+    frozen_clock.set(case.deadline)
+    runner = committed_app.test_cli_runner()
+    assert runner.invoke(args=["im", "sweep"]).output.strip() == "2 transition(s) made"
+    assert runner.invoke(args=["im", "sweep"]).output.strip() == "0 transition(s) made"
+    assert "0 sign(s)" in runner.invoke(args=["im", "detect-fraud"]).output

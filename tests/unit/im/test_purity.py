@@ -12,7 +12,7 @@ import mobsrc.im
 
 FORBIDDEN = {"flask", "sqlalchemy", "geoalchemy2", "marshmallow", "redis", "rq", "psycopg",
              "psycopg2", "flask_smorest"}
-PLUMBING = {"api", "schemas", "models", "service"}  # the service-layer files of any feature
+PLUMBING = {"api", "schemas", "models", "service", "cli"}  # the service-layer files of any feature
 PACKAGE_DIR = Path(mobsrc.im.__file__).parent
 # Every module outside the plumbing is pure; `service` is a package of use-case modules.
 PURE_MODULES = sorted(
