@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 
 from mobsrc.core.auth.access import current_principal, requires
 from mobsrc.core.auth.principals import Role
-from mobsrc.core.schemas import page_schema
+from mobsrc.core.schemas import ProblemSchema, page_schema
 from mobsrc.core.web import request_session
 from mobsrc.extensions import state
 from mobsrc.im.schemas import (
@@ -62,6 +62,10 @@ BLUEPRINTS = [inspections_blp, repairs_blp, cases_blp, webhooks_blp, notificatio
               parameters_blp]
 
 
+def _problem(description: str) -> dict:
+    return {"schema": ProblemSchema, "description": description, "content_type": "application/problem+json"}
+
+
 # --- inspections ---------------------------------------------------------------------------------
 
 def _posted(row, outcome, created: bool) -> dict:
@@ -78,6 +82,7 @@ class Inspections(MethodView):
     @inspections_blp.arguments(InspectionCreateSchema)
     @inspections_blp.response(201, InspectionPostedSchema)
     @inspections_blp.alt_response(200, schema=InspectionPostedSchema, description="already stored (a retry)")
+    @inspections_blp.alt_response(409, **_problem("the report number was used for other content"))
     def post(self, data):
         """Post a result: checked, stored with its process curve, applied to the vehicle's case."""
         row, outcome, created = inspections.post_inspection(request_session(), current_principal(), data)
@@ -118,6 +123,7 @@ class Repairs(MethodView):
     @repairs_blp.arguments(RepairCreateSchema)
     @repairs_blp.response(201, RepairSchema)
     @repairs_blp.alt_response(200, schema=RepairSchema, description="already stored (a retry)")
+    @repairs_blp.alt_response(409, **_problem("order number reused, or the case's state does not allow it"))
     def post(self, data):
         """Open a repair order for the vehicle's case (or post it completed in one step)."""
         repair, created = repairs.post_repair(request_session(), current_principal(), data)
@@ -145,6 +151,7 @@ class RepairCompletion(MethodView):
     @requires(M_STATION)
     @repairs_blp.arguments(RepairCompletionSchema)
     @repairs_blp.response(200, RepairSchema)
+    @repairs_blp.alt_response(409, **_problem("completed with other content, or the case's state does not allow it"))
     def post(self, data, repair_id):
         """Complete an open order: faults, work, parts, cost, technician, passing self-check."""
         return repairs.complete_repair(request_session(), current_principal(), repair_id, data)[0]
@@ -210,6 +217,7 @@ class CaseEvents(MethodView):
     @requires(ADMIN, POLICE)
     @cases_blp.arguments(CaseEventCreateSchema)
     @cases_blp.response(200, CaseDetailSchema)
+    @cases_blp.alt_response(409, **_problem("not allowed in the case's state (allowed_events), or a stale version"))
     def post(self, data, case_id):
         """Send an event (notify, close, escalate, cancel, extend_deadline). 409 names the events
         the case's state allows; 403 when your role may not send this one."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import column, select, table
+from sqlalchemy import column, distinct, func, select, table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,15 @@ from mobsrc.core.db import Database
 from mobsrc.core.errors import IllegalTransition, NotInScope, invalid
 from mobsrc.core.pagination import Page, paginate
 from mobsrc.im import inspection as pure
-from mobsrc.im.fraud import FraudSign, detect_fraud_signs
+from mobsrc.im.fraud import (
+    FraudConfig,
+    FraudSign,
+    find_pass_rate_outliers,
+    find_quick_retest_passes,
+    find_reused_curves,
+    find_short_tests,
+    find_values_at_limits,
+)
 from mobsrc.im.models import FlagStatus, FraudFlag, Inspection, InspectionCurve
 from mobsrc.im.service.configuration import load_config
 from mobsrc.im.service.inspections import pure_inspection
@@ -36,16 +44,23 @@ class Run:
     refreshed: int
 
 
-def load_inspections(session: Session, start: datetime, end: datetime) -> list[pure.Inspection]:
-    """The stored inspections that started in [start, end), as the pure detectors take them."""
-    rows = session.execute(
-        select(Inspection, _stations.c.code, InspectionCurve.period_s, InspectionCurve.channels)
-        .join(_stations, _stations.c.id == Inspection.station_id)
-        .outerjoin(InspectionCurve, InspectionCurve.inspection_id == Inspection.id)
-        .where(Inspection.started_at >= start, Inspection.started_at < end)
-        .order_by(Inspection.id).execution_options(yield_per=2000))
+def load_inspections(session: Session, start: datetime, end: datetime, *, with_curves: bool = True,
+                     station_id: int | None = None, ids=None) -> list[pure.Inspection]:
+    """The stored inspections that started in [start, end), as the pure detectors take them:
+    all of them, one station's, or the given ids; with or without their curves."""
+    curve_columns = (InspectionCurve.period_s, InspectionCurve.channels) if with_curves else ()
+    stmt = (select(Inspection, _stations.c.code, *curve_columns)
+            .join(_stations, _stations.c.id == Inspection.station_id)
+            .where(Inspection.started_at >= start, Inspection.started_at < end))
+    if with_curves:
+        stmt = stmt.outerjoin(InspectionCurve, InspectionCurve.inspection_id == Inspection.id)
+    if station_id is not None:
+        stmt = stmt.where(Inspection.station_id == station_id)
+    if ids is not None:
+        stmt = stmt.where(Inspection.id.in_(ids))
     result = []
-    for row, code, period_s, channels in rows:
+    for row, code, *curve_values in session.execute(stmt.order_by(Inspection.id).execution_options(yield_per=2000)):
+        period_s, channels = curve_values if curve_values else (None, None)
         record = {c: getattr(row, c) for c in ("report_number", "vin", "plate", "kind", "method", "overall",
                                                 "started_at", "ended_at", "inspector", "items", "obd",
                                                 "appearance_passed", "vehicle_class", "repair_order")}
@@ -54,19 +69,64 @@ def load_inspections(session: Session, start: datetime, end: datetime) -> list[p
     return result
 
 
+def detect_signs(session: Session, start: datetime, end: datetime, fraud: FraudConfig) -> tuple[int, list[FraudSign]]:
+    """Every detector over the window. The curves (the bulk of the data) are never all in memory:
+    near-identical curves are compared within a station and method anyway, so they are loaded
+    one station at a time; identical curves across stations are found by their stored exact
+    fingerprint first, and only those tests are loaded together."""
+    tests = load_inspections(session, start, end, with_curves=False)
+    signs = (find_short_tests(tests, fraud.short_tests) + find_values_at_limits(tests, fraud.at_limit)
+             + find_pass_rate_outliers(tests, fraud.pass_rate) + find_quick_retest_passes(tests, fraud.quick_retest))
+    for station_id in sorted({s for s, in session.execute(_window(select(Inspection.station_id), start, end))}):
+        signs += find_reused_curves(load_inspections(session, start, end, station_id=station_id), fraud.curves)
+    shared = _shared_digests(session, start, end)
+    if shared:
+        ids = session.scalars(_window(select(InspectionCurve.inspection_id), start, end, curves=True)
+                              .where(InspectionCurve.digest.in_(shared)))
+        signs += find_reused_curves(load_inspections(session, start, end, ids=list(ids)), fraud.curves)
+    return len(tests), _merged(signs)
+
+
+def _window(stmt, start: datetime, end: datetime, curves: bool = False):
+    if curves:
+        stmt = stmt.join(Inspection, Inspection.id == InspectionCurve.inspection_id)
+    return stmt.where(Inspection.started_at >= start, Inspection.started_at < end).distinct()
+
+
+def _shared_digests(session: Session, start: datetime, end: datetime) -> list[str]:
+    """Exact curve fingerprints seen on different vehicles at different stations."""
+    stmt = (select(InspectionCurve.digest).join(Inspection, Inspection.id == InspectionCurve.inspection_id)
+            .where(Inspection.started_at >= start, Inspection.started_at < end, InspectionCurve.digest.isnot(None))
+            .group_by(InspectionCurve.digest)
+            .having(func.count(distinct(Inspection.station_id)) > 1, func.count(distinct(Inspection.vin)) > 1))
+    return list(session.scalars(stmt))
+
+
+def _merged(signs: list[FraudSign]) -> list[FraudSign]:
+    """One sign per (kind, station): a station in a cross-station cluster and in one of its own."""
+    grouped: dict[tuple, list[FraudSign]] = {}
+    for sign in signs:
+        grouped.setdefault((sign.kind, sign.station_code), []).append(sign)
+    merged = []
+    for (kind, station), group in grouped.items():
+        evidence = tuple(dict.fromkeys(e for s in group for e in s.evidence))
+        explanation = "; ".join(dict.fromkeys(s.explanation for s in group))
+        merged.append(FraudSign(kind, station, evidence, max(s.score for s in group), explanation))
+    return merged
+
+
 def detect_and_flag(session: Session, now: datetime | None = None) -> Run:
     now = now or clock.now()
     config = load_config(session)
     start = now - timedelta(days=config.fraud_window_days)
-    tests = load_inspections(session, start, now)
-    signs = detect_fraud_signs(tests, config.fraud)
+    count, signs = detect_signs(session, start, now, config.fraud)
     codes = dict(session.execute(select(_stations.c.code, _stations.c.id)).all())
     opened = refreshed = 0
     for sign in signs:
         outcome = _store_sign(session, sign, codes.get(sign.station_code), start, now)
         opened += outcome == "opened"
         refreshed += outcome == "refreshed"
-    return Run(len(tests), len(signs), opened, refreshed)
+    return Run(count, len(signs), opened, refreshed)
 
 
 def evidence_keys(sign: FraudSign) -> list[str]:

@@ -12,11 +12,13 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from mobsrc.core import clock
 from mobsrc.core.auth.principals import Role
-from mobsrc.im.fraud import FraudKind
+from mobsrc.im.fraud import FraudKind, detect_fraud_signs
 from mobsrc.im.limits import InspectionMethod
 from mobsrc.im.models import FraudFlag
 from mobsrc.im.service import supervision
+from mobsrc.im.service.configuration import load_config
 from tests.integration import factories
 from tests.unit.im.factories import T0, SyntheticCity, honest_curve, limit_for, make_inspection, make_item
 
@@ -128,6 +130,13 @@ def test_honest_stations_raise_nothing_and_each_plant_is_flagged_with_its_eviden
         else:
             assert {t.report_number for t in tests} <= named, kind
         assert flag["status"] == "open" and flag["explanation"] and flag["station_id"] is not None
+    # loading the curves station by station finds what the detectors find over everything at once
+    end = clock.now()
+    start, fraud = end - timedelta(days=60), load_config(session).fraud
+    _, chunked = supervision.detect_signs(session, start, end, fraud)
+    whole = detect_fraud_signs(supervision.load_inspections(session, start, end), fraud)
+    assert {(s.kind, s.station_code, s.report_numbers) for s in chunked} == \
+        {(s.kind, s.station_code, s.report_numbers) for s in whole}
     short = found[FraudKind.SHORT_TEST.value, poster.code("S02")]
     assert {(e["values"]["duration_s"], e["values"]["minimum_s"]) for e in short["evidence"]} == {(30.0, 60.0)}
 
@@ -174,3 +183,19 @@ def test_the_supervision_job_runs_through_redis(committed_app, committed_session
     assert run_jobs() == 1
     (flag,) = committed_session.scalars(select(FraudFlag)).all()
     assert (flag.kind, flag.station_code) == (FraudKind.SHORT_TEST, "GY-I-JOB")
+
+
+def test_the_same_curve_at_two_stations_is_found_by_its_stored_fingerprint(client, session, poster, as_admin):
+    rng = np.random.default_rng(5)
+    original = make_inspection("X-1", "S01", "LCROSS1", method=ASM, items=asm_items(0.3), duration_s=120,
+                               start=T0 + timedelta(days=2), curve=honest_curve(rng, ASM, 1.0))
+    copy = replace(original, report_number="X-2", station_code="S04", vin="LCROSS2",
+                   started_at=T0 + timedelta(days=4), ended_at=T0 + timedelta(days=4, seconds=120))
+    honest = make_inspection("X-3", "S04", "LCROSS3", method=ASM, items=asm_items(0.3), duration_s=120,
+                             start=T0 + timedelta(days=5), curve=honest_curve(rng, ASM, 1.0))
+    poster.post([original, copy, honest])
+    assert supervision.detect_and_flag(session).opened == 2
+    found = flags(client, as_admin)
+    assert set(found) == {(FraudKind.CURVE_IDENTICAL.value, poster.code(s)) for s in ("S01", "S04")}
+    for flag in found.values():
+        assert {n for e in flag["evidence"] for n in e["report_numbers"]} == {"X-1", "X-2"}
