@@ -242,6 +242,10 @@ def up(port, api_workers, no_demo):
 
 
 COMMANDS = (db, enterprise, station, user, key, demo, reconcile)
+# --- im
+from mobsrc.im.cli import im  # noqa: E402
+
+COMMANDS += (im,)
 
 
 def register(app: Flask) -> None:

@@ -11,6 +11,10 @@ from mobsrc.extensions import state
 # (job name, interval in seconds). Features append their periodic work here.
 PERIODIC = [
     ("core.reconcile_unprocessed_work", 60),
+    # --- im
+    ("im.sweep_case_deadlines", 300),
+    ("im.deliver_webhooks", 30),
+    ("im.detect_fraud_signs", 3600),
 ]
 
 

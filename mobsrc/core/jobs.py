@@ -34,6 +34,10 @@ class JobSpec:
 JOBS: dict[str, JobSpec] = {
     "registry.import_machines_csv": JobSpec("workers.jobs.registry.import_machines_csv", "ingest"),
     "core.reconcile_unprocessed_work": JobSpec("workers.jobs.core.reconcile_unprocessed_work", "maintenance"),
+    # --- im
+    "im.sweep_case_deadlines": JobSpec("workers.jobs.im.sweep_case_deadlines", "im"),
+    "im.deliver_webhooks": JobSpec("workers.jobs.im.deliver_webhooks", "im"),
+    "im.detect_fraud_signs": JobSpec("workers.jobs.im.detect_fraud_signs", "im"),
 }
 
 # Functions `(session) -> list[PendingJob]` that find accepted work whose job never finished.

@@ -98,6 +98,7 @@ def load(session: Session, echo: Callable[[str], None] = print, key_file: Path =
         service.register_vehicle(session, SYSTEM, VehicleCreateSchema().load(dict(
             vin=vin, plate=plate, plate_colour="yellow", fuel="diesel", emission_standard=standard,
             enterprise_id=firms[firm_index].id, obd_terminal_id=f"OBD{vin[-8:]}")))
+    _load_im(session)  # --- im
     _publish(keys, echo, key_file)
     return True
 
@@ -110,3 +111,29 @@ def _publish(keys: list[str], echo, key_file: Path) -> None:
     echo(f"Demo data loaded. API keys (shown once; also saved to {key_file}):")
     for line in keys:
         echo("  " + line)
+
+
+# --- im: a failed periodic inspection at the demo I station, which opens the truck's case.
+
+def _load_im(session: Session) -> None:
+    from datetime import timedelta
+
+    from mobsrc.core import clock
+    from mobsrc.core.auth.principals import Principal
+    from mobsrc.im.schemas import InspectionCreateSchema
+    from mobsrc.im.service import inspections
+    from mobsrc.registry.models import Station
+
+    station = session.scalar(select(Station).where(Station.code == STATIONS[0][0]))
+    user = session.scalar(select(User).where(User.station_id == station.id))
+    principal = Principal(user_id=user.id, role=Role.I_STATION, name=user.name, station_id=station.id,
+                          station_code=station.code)
+    ended = clock.now() - timedelta(days=2)
+    k = [round(1.1 + 0.8 * abs(((t % 12) - 6) / 6), 3) for t in range(70)]
+    _, vin, plate, _ = VEHICLES[1]
+    inspections.post_inspection(session, principal, InspectionCreateSchema().load(dict(
+        report_number="GY-I-001-DEMO-0001", vin=vin, plate=plate, plate_colour="yellow", kind="periodic",
+        method="free_acceleration", overall="fail", inspector="王检测员", test_line="L2",
+        started_at=(ended - timedelta(minutes=6)).isoformat(), ended_at=ended.isoformat(),
+        items=[{"quantity": "k_m1", "measured": max(k), "upper_limit": 1.2, "unit": "m-1", "outcome": "fail"}],
+        curve={"period_s": 1.0, "channels": {"rpm": [800 + 1600 * (t % 12 < 4) for t in range(70)], "k_m1": k}})))

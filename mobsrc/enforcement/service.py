@@ -47,8 +47,10 @@ def record_violation(session: Session, draft: ViolationDraft) -> tuple[Violation
         with session.begin_nested():
             session.add(violation)
             session.flush()
-    except IntegrityError:  # recorded a moment ago by a concurrent job
-        return find_violation(session, draft.source, draft.source_ref), False
+    except IntegrityError as exc:
+        if getattr(exc.orig.diag, "constraint_name", None) != "uq_violations_source_ref":
+            raise  # a bad reference (unknown machine, legal basis...) is the producer's bug: surface it
+        return find_violation(session, draft.source, draft.source_ref), False  # a concurrent job was first
     _event(session, violation, SYSTEM, "recorded", to_status=violation.status.value, reason=draft.source)
     return violation, True
 

@@ -18,3 +18,13 @@ def test_demo_loads_once_and_its_keys_work(client, session, tmp_path):
     admin_key = next(line.split()[-1] for line in lines if line.startswith("admin"))
     assert client.get("/api/v1/me", headers={"X-API-Key": admin_key}).json["role"] == "admin"
     assert demo.load(session, printed.append, tmp_path / "keys.txt") is False
+
+
+# --- im
+def test_demo_opens_one_im_case_from_a_failed_inspection(session, tmp_path):
+    from mobsrc.im.models import Case, Inspection
+    demo.load(session, lambda line: None, tmp_path / "keys.txt")
+    session.flush()
+    (case,) = session.scalars(select(Case)).all()
+    assert case.state.value == "notified" and case.plate == demo.VEHICLES[1][2]
+    assert session.scalar(select(func.count()).select_from(Inspection)) == 1

@@ -16,6 +16,11 @@ PURE_MODULES = [
     "mobsrc/registry/lifecycle.py", "mobsrc/registry/emissions.py", "mobsrc/core/errors.py",
     "mobsrc/core/clock.py", "mobsrc/core/auth/keys.py", "mobsrc/core/auth/principals.py",
     "mobsrc/core/geo/crs.py", "mobsrc/enforcement/register.py", "mobsrc/enforcement/legal_bases.py",
+    # --- im
+    "mobsrc/im/cases.py", "mobsrc/im/deadlines.py", "mobsrc/im/inspection.py", "mobsrc/im/limits.py",
+    "mobsrc/im/parameters.py", "mobsrc/im/webhooks.py", "mobsrc/im/fraud/__init__.py",
+    "mobsrc/im/fraud/curves.py", "mobsrc/im/fraud/rates.py", "mobsrc/im/fraud/signs.py",
+    "mobsrc/im/fraud/timing.py",
 ]
 
 

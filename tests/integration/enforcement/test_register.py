@@ -77,3 +77,10 @@ def test_legal_bases_are_seeded_with_their_confidence(client, as_police):
     bases = {b["code"]: b for b in client.get("/api/v1/legal-bases", headers=as_police).json}
     assert bases["APPCL-113"]["fine_max"] == 200 and bases["APPCL-113"]["confidence"] == "SECONDARY"
     assert bases["APPCL-112-1"]["confidence"] == "CONFIRMED"
+
+
+def test_a_bad_reference_is_an_error_not_a_silent_duplicate(session, enterprise):
+    from sqlalchemy.exc import IntegrityError
+    machine = factories.make_machine(session, enterprise)
+    with pytest.raises(IntegrityError):
+        service.record_violation(session, machine_draft(machine, "visit:bad", legal_basis_code="NO-SUCH-ARTICLE"))

@@ -1,6 +1,7 @@
 """I/M pure-module throughput: case transitions, deadline sweep, fraud detectors.
 
-Run: cd <worktree> && PYTHONPATH=.:tests/unit /tmp/v/bin/python benchmarks/im/bench_im.py
+    python -m benchmarks im_pure
+
 Prints figures only; no assertions. Uses the seeded synthetic city of the unit tests.
 """
 
@@ -10,13 +11,12 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from im.factories import SyntheticCity
-
 from mobsrc.im.cases import Actor, CaseEvent, CaseEventKind, CaseSubject, Role, TriggerKind, advance
 from mobsrc.im.deadlines import Trigger, open_case, sweep_deadlines
 from mobsrc.im.fraud import detect_fraud_signs, find_reused_curves
 from mobsrc.im.inspection import check_inspection_consistency
 from mobsrc.im.limits import REFERENCE_LIMITS
+from tests.unit.im.factories import SyntheticCity
 
 
 def timed(label: str, count: int, func) -> None:
@@ -54,6 +54,10 @@ def bench_fraud() -> None:
           lambda: find_reused_curves(one_station))
 
 
-if __name__ == "__main__":
+def main() -> None:
     bench_cases()
     bench_fraud()
+
+
+if __name__ == "__main__":
+    main()
