@@ -29,7 +29,11 @@ def _feature_blueprints():
     from mobsrc.enforcement import api as enforcement_api
     from mobsrc.registry import api as registry_api
 
-    return [health_blp, accounts_api.blp, *registry_api.BLUEPRINTS, *enforcement_api.BLUEPRINTS]
+    blueprints = [health_blp, accounts_api.blp, *registry_api.BLUEPRINTS, *enforcement_api.BLUEPRINTS]
+    # --- zones
+    from mobsrc.zones import api as zones_api
+    blueprints += zones_api.BLUEPRINTS
+    return blueprints
 
 
 def _configure(app: Flask, settings: Settings) -> None:

@@ -11,6 +11,9 @@ from mobsrc.extensions import state
 # (job name, interval in seconds). Features append their periodic work here.
 PERIODIC = [
     ("core.reconcile_unprocessed_work", 60),
+    # --- zones
+    ("zones.close_silent_visits", 300),
+    ("zones.maintain_position_partitions", 3600),
 ]
 
 

@@ -404,3 +404,26 @@ def list_vehicles(session: Session, principal: Principal, filters: dict, cursor:
         if filters.get(name) is not None:
             stmt = stmt.where(getattr(Vehicle, name) == filters[name])
     return paginate(session, stmt, [Vehicle.id], cursor, limit)
+
+
+# --- zones: machine facts for positions and geofencing (bulk, no ORM objects) --------------------
+
+MACHINE_FACT_COLUMNS = (Machine.id, Machine.code, Machine.terminal_id, Machine.enterprise_id, Machine.machine_type,
+                        Machine.emission_stage, Machine.fuel, Machine.manufactured_on, Machine.status,
+                        Machine.district_code)
+
+
+def machine_facts(session: Session, *, ids=(), codes=(), terminal_ids=()) -> list:
+    """Rows (id, code, terminal_id, enterprise_id, machine_type, emission_stage, fuel,
+    manufactured_on, status, district_code) of the machines with any of the given ids, codes
+    (canonicalised) or terminal ids, in one query. Unscoped: callers apply their own scope."""
+    conditions = []
+    if ids:
+        conditions.append(Machine.id.in_(list(ids)))
+    if codes:
+        conditions.append(Machine.code.in_([coding.canonical(c) for c in codes]))
+    if terminal_ids:
+        conditions.append(Machine.terminal_id.in_(list(terminal_ids)))
+    if not conditions:
+        return []
+    return list(session.execute(select(*MACHINE_FACT_COLUMNS).where(or_(*conditions))))

@@ -16,6 +16,10 @@ PURE_MODULES = [
     "mobsrc/registry/lifecycle.py", "mobsrc/registry/emissions.py", "mobsrc/core/errors.py",
     "mobsrc/core/clock.py", "mobsrc/core/auth/keys.py", "mobsrc/core/auth/principals.py",
     "mobsrc/core/geo/crs.py", "mobsrc/enforcement/register.py", "mobsrc/enforcement/legal_bases.py",
+    # --- zones
+    "mobsrc/zones/engine.py", "mobsrc/zones/grid.py", "mobsrc/zones/schedule.py", "mobsrc/zones/visits.py",
+    "mobsrc/zones/rules.py", "mobsrc/zones/fixes.py", "mobsrc/zones/presence.py", "mobsrc/zones/batches.py",
+    "mobsrc/core/geo/geojson.py", "mobsrc/core/geo/distance.py",
 ]
 
 
