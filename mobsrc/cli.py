@@ -249,6 +249,11 @@ def up(port, api_workers, no_demo):
 
 COMMANDS = (db, enterprise, station, user, key, demo, reconcile)
 
+# --- zones
+from mobsrc.zones.cli import zones as zones_commands  # noqa: E402  (click only; cheap to import)
+
+COMMANDS += (zones_commands,)
+
 
 def register(app: Flask) -> None:
     for command in COMMANDS:

@@ -25,15 +25,16 @@ from mobsrc.core.geo.crs import Crs, from_wgs84
 from mobsrc.core.pagination import Page, paginate
 from mobsrc.registry import service as registry
 from mobsrc.zones.models import AlertDay, NoUseZone, ZoneStatus, ZoneVersion
-from mobsrc.zones.rules import DEFAULT_PROHIBITED_STAGES
+from mobsrc.zones.rules import COMBUSTION_STAGES, DEFAULT_PROHIBITED_STAGES, EmissionStage
 
 # What a version holds besides its area; a PATCH may change any of these.
 RULE_FIELDS = ("prohibited_stages", "exempt_machine_types", "prohibit_unknown_stage", "prohibit_unregistered",
                "unknown_engine_state_is_working", "effective_from", "effective_until", "daily_windows",
                "alert_days_only")
 CONTENT_FIELDS = ("name", "district_code", *RULE_FIELDS)
+STAGE_ORDER = [s.value for s in (*COMBUSTION_STAGES, EmissionStage.NEW_ENERGY)]
 RULE_DEFAULTS = {
-    "prohibited_stages": sorted(s.value for s in DEFAULT_PROHIBITED_STAGES),
+    "prohibited_stages": [s.value for s in COMBUSTION_STAGES if s in DEFAULT_PROHIBITED_STAGES],
     "exempt_machine_types": [],
     "prohibit_unknown_stage": True,
     "prohibit_unregistered": False,
@@ -143,7 +144,7 @@ def update_zone(session: Session, principal: Principal, zone_id: int, changes: d
     """A new version with `changes` applied; nothing new when nothing changes."""
     zone = _locked_active_zone(session, zone_id, changes.get("expected_version"))
     current = get_zone(session, zone_id).version
-    content = {f: _plain(changes[f] if f in changes else getattr(current, f)) for f in CONTENT_FIELDS}
+    content = _canonical({f: _plain(changes[f] if f in changes else getattr(current, f)) for f in CONTENT_FIELDS})
     _check_content(session, content)
     area = parse_area_or_422(changes["area"], changes["crs"], "area") if "area" in changes else None
     changed = [f for f in CONTENT_FIELDS if content[f] != _plain(getattr(current, f))]
@@ -250,7 +251,14 @@ def _locked_active_zone(session: Session, zone_id: int, expected_version: int | 
 def _content(draft: dict, defaults: dict) -> dict:
     content = {"name": draft["name"], "district_code": draft.get("district_code")}
     content.update({f: draft.get(f, defaults[f]) for f in RULE_FIELDS})
-    return {k: _plain(v) for k, v in content.items()}
+    return _canonical({k: _plain(v) for k, v in content.items()})
+
+
+def _canonical(content: dict) -> dict:
+    """Lists in one order (stages from oldest to newest), so equal rules compare equal."""
+    content["prohibited_stages"] = sorted(set(content["prohibited_stages"]), key=STAGE_ORDER.index)
+    content["exempt_machine_types"] = sorted(set(content["exempt_machine_types"]))
+    return content
 
 
 def _check_content(session: Session, content: dict) -> None:

@@ -31,7 +31,7 @@ def test_zone_drawn_in_gcj02_is_stored_in_wgs84_and_returned_in_either(client, a
     assert created.status_code == 201, created.json
     zone = created.json
     assert (zone["version"], zone["status"], zone["source_crs"], zone["area_crs"]) == (1, "active", "gcj02", "wgs84")
-    assert zone["prohibited_stages"] == ["china_1", "china_2", "pre_china_1"]
+    assert zone["prohibited_stages"] == ["pre_china_1", "china_1", "china_2"]
     assert zone["area"]["type"] == "MultiPolygon"
     drawn = feature(YUNYAN)["geometry"]["coordinates"][0][0][0]
     stored = zone["area"]["coordinates"][0][0][0]
