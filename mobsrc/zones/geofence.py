@@ -12,9 +12,10 @@ machine ignores fixes it has already applied, so nothing is ever counted twice.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
+import msgspec
 import numpy as np
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
@@ -29,7 +30,7 @@ from mobsrc.registry import service as registry
 from mobsrc.zones.config import ZoneConfig
 from mobsrc.zones.fixes import PositionFix
 from mobsrc.zones.models import MachineLastPosition, PositionBatch, ZoneVisit, ZoneVisitState
-from mobsrc.zones.positions import GEOFENCE_EXCLUDING_MASK
+from mobsrc.zones.positions import GEOFENCE_EXCLUDING_MASK, recordset
 from mobsrc.zones.presence import (
     Observation,
     PresenceState,
@@ -88,9 +89,9 @@ def _evaluate(session: Session, fixes: BatchFixes, config: ZoneConfig) -> None:
     zone_set = current_zone_set(session, config.lookback)
     machine_ids = sorted(set(fixes.machine_ids.tolist()))
     lock_machines(session, machine_ids)
-    states = _states(session, machine_ids)
+    states = load_states(session, machine_ids)
     hits = _hits(session, zone_set, fixes)
-    relevant = set(hits) | {k for k, s in states.items() if s.status == VisitStatus.INSIDE or s.run}
+    relevant = set(hits) | {k for k, s in states.items() if s.status == VisitStatus.INSIDE.value or s.run}
     _advance_idle(session, fixes, {k for k in states if k not in relevant})
     if not relevant:
         return
@@ -98,11 +99,13 @@ def _evaluate(session: Session, fixes: BatchFixes, config: ZoneConfig) -> None:
     points = defaultdict(list)
     for i, machine_id in enumerate(fixes.machine_ids.tolist()):
         points[machine_id].append(i)
+    changed = []
     for machine_id, zone_id in sorted(relevant):
         found = hits.get((machine_id, zone_id), {})
         observations = [Observation(fixes.fix(i), found.get(i)) for i in points[machine_id]]
-        Presence(session, zone_set, facts[machine_id], zone_id, states.get((machine_id, zone_id))).advance(
-            observations, config)
+        presence = Presence(session, zone_set, facts[machine_id], zone_id, states.get((machine_id, zone_id)))
+        changed.append(presence.advance(observations, config))
+    save_states(session, changed)
 
 
 def lock_machines(session: Session, machine_ids: list[int]) -> None:
@@ -111,9 +114,41 @@ def lock_machines(session: Session, machine_ids: list[int]) -> None:
                     {"ns": MACHINE_LOCKS, "ids": sorted(machine_ids)})
 
 
-def _states(session: Session, machine_ids: list[int]) -> dict[tuple[int, int], ZoneVisitState]:
-    rows = session.scalars(select(ZoneVisitState).where(ZoneVisitState.machine_id.in_(machine_ids)))
-    return {(s.machine_id, s.zone_id): s for s in rows}
+@dataclass
+class StoredState:
+    """A zone_visit_states row (read and written in bulk, without ORM objects)."""
+
+    machine_id: int
+    zone_id: int
+    status: str = VisitStatus.OUTSIDE.value
+    last_fix_time: datetime | None = None
+    entry_time: datetime | None = None
+    run: list = field(default_factory=list)
+    run_length: int = 0
+    visit_id: int | None = None
+    violating: bool = False
+
+
+STATE_COLUMNS = {"machine_id": "bigint", "zone_id": "bigint", "status": "text", "last_fix_time": "timestamptz",
+                 "entry_time": "timestamptz", "run": "jsonb", "run_length": "integer", "visit_id": "bigint",
+                 "violating": "boolean"}
+
+
+def load_states(session: Session, machine_ids: list[int]) -> dict[tuple[int, int], StoredState]:
+    rows = session.execute(text(f"SELECT {', '.join(STATE_COLUMNS)} FROM zone_visit_states "
+                                "WHERE machine_id IN (SELECT unnest(CAST(:ids AS bigint[])))"), {"ids": machine_ids})
+    return {(r[0], r[1]): StoredState(*r) for r in rows}
+
+
+def save_states(session: Session, states: list[StoredState]) -> None:
+    if not states:
+        return
+    rows = msgspec.json.encode(states).decode()  # msgspec encodes dataclasses and datetimes itself
+    assignments = ", ".join(f"{c} = excluded.{c}" for c in list(STATE_COLUMNS)[2:])
+    session.execute(text(
+        f"INSERT INTO zone_visit_states AS s ({', '.join(STATE_COLUMNS)}) SELECT u.* FROM {recordset(STATE_COLUMNS)} "
+        f"ORDER BY u.machine_id, u.zone_id ON CONFLICT (machine_id, zone_id) DO UPDATE SET {assignments}"),
+        {"rows": rows})
 
 
 def _hits(session: Session, zone_set: ZoneSet, fixes: BatchFixes) -> dict[tuple[int, int], dict[int, int]]:
@@ -145,34 +180,38 @@ def _advance_idle(session: Session, fixes: BatchFixes, idle: set) -> None:
 
 
 class Presence:
-    """One (machine, zone) presence: its stored state, advanced and written back with what
-    happened (visits, violations)."""
+    """One (machine, zone) presence: its stored state advanced, and what happened recorded
+    (visits, violations). Visits are read only when something happens to them."""
 
-    def __init__(self, session: Session, zone_set: ZoneSet, machine, zone_id: int, row: ZoneVisitState | None):
+    def __init__(self, session: Session, zone_set: ZoneSet, machine, zone_id: int, stored: StoredState | None):
         self.session, self.zone_set, self.machine, self.zone_id = session, zone_set, machine, zone_id
-        self.row = row or ZoneVisitState(machine_id=machine.id, zone_id=zone_id, status=VisitStatus.OUTSIDE.value,
-                                         run=[], run_length=0, violating=False)
-        if row is None:
-            session.add(self.row)
-        self.visit = session.get(ZoneVisit, self.row.visit_id) if self.row.visit_id else None
+        self.as_ruled = rules_machine(machine)
+        self.stored = stored or StoredState(machine.id, zone_id)
+        self.visit_id = self.stored.visit_id
+        self._visit: ZoneVisit | None = None
 
-    def advance(self, observations: list[Observation], config: ZoneConfig) -> None:
-        state, actions = advance_presence(self._state(), observations, rules_machine(self.machine),
+    @property
+    def visit(self) -> ZoneVisit:
+        if self._visit is None or self._visit.id != self.visit_id:
+            self._visit = self.session.get(ZoneVisit, self.visit_id)
+        return self._visit
+
+    def advance(self, observations: list[Observation], config: ZoneConfig) -> StoredState:
+        state, actions = advance_presence(self._state(), observations, self.as_ruled,
                                           self.zone_set.rules, config.confirmation)
-        self._apply(state, actions)
+        return self._apply(state, actions)
 
-    def close_if_silent(self, now: datetime, config: ZoneConfig) -> bool:
+    def close_if_silent(self, now: datetime, config: ZoneConfig) -> StoredState | None:
         state, actions = close_silent_presence(self._state(), now, config.confirmation)
-        self._apply(state, actions)
-        return bool(actions)
+        return self._apply(state, actions) if actions else None
 
     def _state(self) -> PresenceState:
-        r = self.row
+        r = self.stored
         visit = VisitState(r.machine_id, r.zone_id, VisitStatus(r.status), r.last_fix_time, r.entry_time,
                            tuple(fix_from_json(r.machine_id, f) for f in r.run), r.run_length)
         return PresenceState(visit, r.violating)
 
-    def _apply(self, state: PresenceState, actions) -> None:
+    def _apply(self, state: PresenceState, actions) -> StoredState:
         for action in actions:
             if isinstance(action, VisitOpened):
                 self._open_visit(action)
@@ -180,20 +219,22 @@ class Presence:
                 self._open_violation(action)
             elif isinstance(action, VisitClosed):
                 self._close_visit(action)
-        v, r = state.visit, self.row
-        r.status, r.last_fix_time, r.entry_time = v.status.value, v.last_fix_time, v.entry_time
-        r.run, r.run_length, r.violating = [fix_json(f) for f in v.run], v.run_length, state.violating
-        r.visit_id = self.visit.id if self.visit is not None and v.status is VisitStatus.INSIDE else None
+        v = state.visit
+        inside = v.status is VisitStatus.INSIDE
+        return StoredState(self.machine.id, self.zone_id, v.status.value, v.last_fix_time, v.entry_time,
+                           [fix_json(f) for f in v.run], v.run_length, self.visit_id if inside else None,
+                           state.violating)
 
     def _open_visit(self, action: VisitOpened) -> None:
-        self.visit = ZoneVisit(machine_id=self.machine.id, machine_code=self.machine.code,
+        self._visit = ZoneVisit(machine_id=self.machine.id, machine_code=self.machine.code,
                                enterprise_id=self.machine.enterprise_id, zone_id=self.zone_id,
                                zone_version_id=action.version, entry_time=action.entry_time,
                                confirmed_at=action.confirmed_at, machine_barred=action.barred,
                                reasons=[r.value for r in action.decision.reasons],
                                entry_evidence=[fix_json(f) for f in action.evidence])
-        self.session.add(self.visit)
+        self.session.add(self._visit)
         self.session.flush()
+        self.visit_id = self._visit.id
 
     def _open_violation(self, action: ViolationOpened) -> None:
         facts = self.zone_set.versions[action.version]
@@ -221,7 +262,7 @@ class Presence:
                 "exit_time": action.exit_time.isoformat(), "dwell_seconds": visit.dwell_seconds,
                 "ended_by": action.ended_by.value, "exit_evidence": [_evidence(f).as_dict() for f in action.evidence]})
         self.session.flush()
-        self.visit = None
+        self.visit_id = None
 
 
 def fix_json(fix: PositionFix) -> dict:
@@ -257,12 +298,11 @@ def close_silent_visits(session: Session, config: ZoneConfig) -> int:
     lock_machines(session, machines)
     zone_set = current_zone_set(session, config.lookback)
     facts = {r.id: r for r in registry.machine_facts(session, ids=machines)}
-    closed = 0
-    for state in _states(session, machines).values():
-        if state.status == VisitStatus.INSIDE.value:
-            closed += Presence(session, zone_set, facts[state.machine_id], state.zone_id, state).close_if_silent(
-                now, config)
-    return closed
+    closed = [Presence(session, zone_set, facts[s.machine_id], s.zone_id, s).close_if_silent(now, config)
+              for s in load_states(session, machines).values() if s.status == VisitStatus.INSIDE.value]
+    closed = [s for s in closed if s is not None]
+    save_states(session, closed)
+    return len(closed)
 
 
 # --- queries -------------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 import msgspec
 import numpy as np
 import psycopg
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import BigInteger, bindparam, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from mobsrc.core import clock
@@ -244,7 +245,8 @@ def latest_usable_fixes(session: Session, machine_ids) -> dict[int, PositionFix]
         return {}
     rows = session.execute(select(MachineLastPosition.machine_id, MachineLastPosition.fix_time,
                                   MachineLastPosition.lon, MachineLastPosition.lat)
-                           .where(MachineLastPosition.machine_id.in_(list(machine_ids))))
+                           .where(MachineLastPosition.machine_id.in_(
+                               select(func.unnest(bindparam("ids", list(machine_ids), type_=ARRAY(BigInteger)))))))
     return {m: PositionFix(m, t, lon, lat) for m, t, lon, lat in rows}
 
 
@@ -326,14 +328,14 @@ def _recount(session: Session, batch: PositionBatch, inserted: list[_Pending], a
                     .execution_options(synchronize_session="fetch"))
 
 
-_LAST_COLUMNS = ("machine_id", "enterprise_id", "machine_code", "fix_time", "lon", "lat", "hdop", "accuracy_m",
-                 "speed_kmh", "heading", "engine_on", "engine_rpm", "batch_id")
-_LAST_TYPES = ("bigint", "bigint", "text", "timestamptz", "float8", "float8", "real", "real", "real", "real",
-               "boolean", "real", "bigint")
+_LAST_COLUMNS = {"machine_id": "bigint", "enterprise_id": "bigint", "machine_code": "text", "fix_time": "timestamptz",
+                 "lon": "float8", "lat": "float8", "hdop": "real", "accuracy_m": "real", "speed_kmh": "real",
+                 "heading": "real", "engine_on": "boolean", "engine_rpm": "real", "batch_id": "bigint"}
 
 
 def _update_last_positions(session: Session, batch_id: int, accepted: list[_Pending]) -> None:
-    """Each machine's latest usable fix of the batch replaces an older last position."""
+    """Each machine's latest usable fix of the batch replaces an older last position (one
+    statement; rows travel as one JSON document, cheaper to bind than thirteen arrays)."""
     latest: dict[int, _Pending] = {}
     for p in accepted:
         if not p.flags & GEOFENCE_EXCLUDING_FLAGS:
@@ -342,20 +344,24 @@ def _update_last_positions(session: Session, batch_id: int, accepted: list[_Pend
                 latest[p.fix.machine_id] = p
     if not latest:
         return
-    chosen = [latest[m] for m in sorted(latest)]  # one lock order for every writer
-    values = [[p.machine.id for p in chosen], [p.machine.enterprise_id for p in chosen],
-              [p.machine.code for p in chosen], [p.fix.fix_time for p in chosen], [p.fix.lon for p in chosen],
-              [p.fix.lat for p in chosen], [p.item.hdop for p in chosen], [p.item.accuracy_m for p in chosen],
-              [p.item.speed_kmh for p in chosen], [p.item.heading for p in chosen],
-              [p.item.engine_on for p in chosen], [p.item.engine_rpm for p in chosen], [batch_id] * len(chosen)]
-    arrays = ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(_LAST_COLUMNS, _LAST_TYPES))
-    assignments = ", ".join(f"{c} = excluded.{c}" for c in (*_LAST_COLUMNS[1:], "location"))
+    rows = [{"machine_id": p.machine.id, "enterprise_id": p.machine.enterprise_id, "machine_code": p.machine.code,
+             "fix_time": p.fix.fix_time, "lon": p.fix.lon, "lat": p.fix.lat, "hdop": p.item.hdop,
+             "accuracy_m": p.item.accuracy_m, "speed_kmh": p.item.speed_kmh, "heading": p.item.heading,
+             "engine_on": p.item.engine_on, "engine_rpm": p.item.engine_rpm, "batch_id": batch_id}
+            for p in latest.values()]
+    assignments = ", ".join(f"{c} = excluded.{c}" for c in (*list(_LAST_COLUMNS)[1:], "location"))
     session.execute(text(
         f"INSERT INTO machine_last_positions AS t ({', '.join(_LAST_COLUMNS)}, location) "
-        f"SELECT u.*, ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326) FROM unnest({arrays}) "
-        f"AS u({', '.join(_LAST_COLUMNS)}) ORDER BY u.machine_id "
+        f"SELECT u.*, ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326) FROM {recordset(_LAST_COLUMNS)} "
+        f"ORDER BY u.machine_id "  # one lock order for every writer
         f"ON CONFLICT (machine_id) DO UPDATE SET {assignments} WHERE excluded.fix_time > t.fix_time"),
-        dict(zip(_LAST_COLUMNS, values)))
+        {"rows": msgspec.json.encode(rows).decode()})
+
+
+def recordset(columns: dict[str, str], parameter: str = "rows") -> str:
+    """SQL reading a JSON array of objects (bound as `parameter`) as rows `u(columns)`."""
+    return (f"jsonb_to_recordset(CAST(:{parameter} AS jsonb)) "
+            f"AS u({', '.join(f'{name} {kind}' for name, kind in columns.items())})")
 
 
 # --- reading -------------------------------------------------------------------------------------

@@ -57,10 +57,7 @@ class ZoneSet:
     key: tuple
     index: ZoneIndex
     versions: Mapping[int, VersionFacts]
-
-    @property
-    def rules(self) -> dict[int, rules.ZoneRule]:
-        return {v: facts.rule for v, facts in self.versions.items()}
+    rules: Mapping[int, rules.ZoneRule]  # by version id
 
 
 _CACHE: dict[str, ZoneSet] = {}
@@ -100,7 +97,7 @@ def build_zone_set(session: Session, key: tuple, since: datetime) -> ZoneSet:
         if facts is not None:
             versions[facts.version_id] = facts
     index = ZoneIndex.build([f.record for f in versions.values()], version=repr(key))
-    return ZoneSet(key, index, versions)
+    return ZoneSet(key, index, versions, {v: facts.rule for v, facts in versions.items()})
 
 
 def zone_rule(version: ZoneVersion) -> rules.ZoneRule:
