@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from mobsrc.core import clock
 from mobsrc.core.auth.principals import Principal, Role
 from mobsrc.core.auth.scope import scoped
-from mobsrc.core.errors import NotInScope, invalid
+from mobsrc.core.errors import NotFound, NotInScope, invalid
 from mobsrc.core.geo.crs import Crs, from_wgs84, to_wgs84
 from mobsrc.core.jobs import PendingJob, enqueue_after_commit, job_id_for
 from mobsrc.core.pagination import Page, paginate
@@ -397,7 +397,7 @@ def last_position(session: Session, principal: Principal, machine_id: int) -> Ma
     visible_machine(session, principal, machine_id)
     found = session.get(MachineLastPosition, machine_id)
     if found is None:
-        raise invalid("machine_id", "no position has been received for this machine yet", "not_found")
+        raise NotFound("No position has been received for this machine yet.")
     return found
 
 

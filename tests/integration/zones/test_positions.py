@@ -138,7 +138,7 @@ def test_the_last_known_position_is_the_latest_usable_fix(client, world, clock):
     assert last["location"] == [round(east[0], 7), round(east[1], 7)]
     assert last["fix_time"] == "2026-03-02T09:11:00+08:00" and last["engine_on"] is True
     assert client.get(f"/api/v1/machines/{world.old.id}/position", headers=world.other_operator).status_code == 404
-    assert client.get(f"/api/v1/machines/{world.new.id}/position", headers=world.operator).status_code == 422
+    assert client.get(f"/api/v1/machines/{world.new.id}/position", headers=world.operator).status_code == 404
 
 
 def test_last_positions_are_listed_by_area_and_scope(client, world, clock):
