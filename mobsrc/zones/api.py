@@ -18,7 +18,7 @@ from mobsrc.core.geo.crs import Crs
 from mobsrc.core.schemas import page_schema
 from mobsrc.core.web import request_session
 from mobsrc.extensions import state
-from mobsrc.zones import config, geofence, positions, service, zone_sets
+from mobsrc.zones import config, geofence, positions, service, tracks, zone_sets
 from mobsrc.zones.schemas import (
     AlertDayArgsSchema,
     AlertDayDeclareSchema,
@@ -246,7 +246,7 @@ class PositionBatchById(MethodView):
     @machine_positions.response(200, PositionBatchOutSchema)
     def get(self, batch_id):
         """A batch's totals and whether it has been geofenced (its sender, or the bureau)."""
-        return positions.get_batch(request_session(), current_principal(), batch_id)
+        return tracks.get_batch(request_session(), current_principal(), batch_id)
 
 
 @machine_positions.route("/positions/batches/<int:batch_id>/rejects")
@@ -255,7 +255,7 @@ class PositionBatchRejects(MethodView):
     @machine_positions.response(200, PositionRejectSchema(many=True))
     def get(self, batch_id):
         """The rejected items of a batch, with their reasons and records as received."""
-        return positions.batch_rejects(request_session(), current_principal(), batch_id)
+        return tracks.batch_rejects(request_session(), current_principal(), batch_id)
 
 
 @machine_positions.route("/positions/latest")
@@ -270,7 +270,7 @@ class LastPositions(MethodView):
             if isinstance(area, list):
                 raise invalid("bbox", f"{area[0].code.value}: {area[0].detail or 'not a valid box'}")
             args["bbox"] = area.geometry.bounds
-        return positions.last_positions(request_session(), current_principal(), args, args["cursor"], args["limit"])
+        return tracks.last_positions(request_session(), current_principal(), args, args["cursor"], args["limit"])
 
 
 @machine_positions.route("/machines/<int:machine_id>/position")
@@ -279,7 +279,7 @@ class MachinePosition(MethodView):
     @machine_positions.response(200, LastPositionSchema)
     def get(self, machine_id):
         """A machine's last known position."""
-        return positions.last_position(request_session(), current_principal(), machine_id)
+        return tracks.last_position(request_session(), current_principal(), machine_id)
 
 
 @machine_positions.route("/machines/<int:machine_id>/track")
@@ -289,5 +289,5 @@ class MachineTrack(MethodView):
     @machine_positions.response(200, description="GeoJSON FeatureCollection: the track (LineString) and its fixes")
     def get(self, args, machine_id):
         """A machine's track for a time range as GeoJSON, in the datum your map uses."""
-        return positions.machine_track(request_session(), current_principal(), machine_id, args["from_"], args["to"],
+        return tracks.machine_track(request_session(), current_principal(), machine_id, args["from_"], args["to"],
                                        Crs(args["crs"]), args["include_excluded"])

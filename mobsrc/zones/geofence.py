@@ -79,8 +79,7 @@ def _usable_fixes(session: Session, batch: PositionBatch) -> BatchFixes:
         "AND flags & :mask = 0 ORDER BY fix_time, machine_id"),
         {"batch": batch.id, "first": batch.first_fix_time, "last": batch.last_fix_time,
          "mask": GEOFENCE_EXCLUDING_MASK}).all()
-    times = np.array([r[1].replace(tzinfo=None) if r[1].utcoffset() is None else
-                      r[1].astimezone(clock.UTC).replace(tzinfo=None) for r in rows], dtype="datetime64[us]")
+    times = np.array([r[1].astimezone(clock.UTC).replace(tzinfo=None) for r in rows], dtype="datetime64[us]")
     return BatchFixes(np.array([r[0] for r in rows], np.int64), times, np.array([r[2] for r in rows], np.float64),
                       np.array([r[3] for r in rows], np.float64), rows)
 

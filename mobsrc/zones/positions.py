@@ -1,4 +1,5 @@
-"""Machine positions: batch ingestion, last known positions, tracks, partitions, reconciler.
+"""Machine positions: batch ingestion, last known positions, partitions, reconciler (reading
+them: tracks.py).
 
 Ingestion answers every item (accepted with flags, duplicate, rejected with a reason code) and
 makes the batch durable before the answer: batch row, binary COPY of the accepted fixes into
@@ -25,11 +26,9 @@ from sqlalchemy.orm import Session
 
 from mobsrc.core import clock
 from mobsrc.core.auth.principals import Principal, Role
-from mobsrc.core.auth.scope import scoped
-from mobsrc.core.errors import NotFound, NotInScope, invalid
-from mobsrc.core.geo.crs import Crs, from_wgs84, to_wgs84
+from mobsrc.core.errors import invalid
+from mobsrc.core.geo.crs import Crs, to_wgs84
 from mobsrc.core.jobs import PendingJob, enqueue_after_commit, job_id_for
-from mobsrc.core.pagination import Page, paginate
 from mobsrc.core.partitions import ensure_day_partitions, local_day, maintain_day_partitions
 from mobsrc.registry import coding
 from mobsrc.registry import service as registry
@@ -44,8 +43,7 @@ from mobsrc.zones.fixes import (
     RejectReason,
     screen_fixes,
 )
-from mobsrc.zones.models import MachineLastPosition, MachinePosition, PositionBatch, PositionReject
-from mobsrc.zones.zone_sets import visible_machine
+from mobsrc.zones.models import MachineLastPosition, PositionBatch, PositionReject
 
 JOB = "zones.evaluate_positions"
 TABLE = "machine_positions"
@@ -57,8 +55,6 @@ COPY_COLUMNS = ("machine_id", "fix_time", "batch_id", "lon", "lat", "source_crs"
                 "speed_kmh", "heading", "engine_on", "engine_rpm", "position_valid", "flags")
 COPY_TYPES = ["int8", "timestamptz", "int8", "float8", "float8", "text", "float4", "float4", "int2", "float4",
               "float4", "bool", "float4", "bool", "int2"]
-MAX_TRACK_POINTS = 20_000
-MAX_TRACK_SPAN = timedelta(days=31)
 
 
 @dataclass(frozen=True)
@@ -362,82 +358,6 @@ def recordset(columns: dict[str, str], parameter: str = "rows") -> str:
     """SQL reading a JSON array of objects (bound as `parameter`) as rows `u(columns)`."""
     return (f"jsonb_to_recordset(CAST(:{parameter} AS jsonb)) "
             f"AS u({', '.join(f'{name} {kind}' for name, kind in columns.items())})")
-
-
-# --- reading -------------------------------------------------------------------------------------
-
-def get_batch(session: Session, principal: Principal, batch_id: int) -> PositionBatch:
-    """A batch, for its sender (or the bureau and the police)."""
-    batch = session.get(PositionBatch, batch_id)
-    if batch is None or not (principal.sees_everything or batch.user_id == principal.user_id):
-        raise NotInScope("No such batch.")
-    return batch
-
-
-def batch_rejects(session: Session, principal: Principal, batch_id: int) -> list[PositionReject]:
-    get_batch(session, principal, batch_id)
-    return list(session.scalars(select(PositionReject).where(PositionReject.batch_id == batch_id)
-                                .order_by(PositionReject.item_index)))
-
-
-def last_positions(session: Session, principal: Principal, filters: dict, cursor: str | None, limit: int) -> Page:
-    stmt = scoped(select(MachineLastPosition), principal, enterprise_col=MachineLastPosition.enterprise_id)
-    if filters.get("enterprise_id") is not None:
-        stmt = stmt.where(MachineLastPosition.enterprise_id == filters["enterprise_id"])
-    if filters.get("seen_since") is not None:
-        stmt = stmt.where(MachineLastPosition.fix_time >= filters["seen_since"])
-    if filters.get("bbox") is not None:
-        west, south, east, north = filters["bbox"]
-        stmt = stmt.where(MachineLastPosition.location.ST_Intersects(
-            text(f"ST_MakeEnvelope({west}, {south}, {east}, {north}, 4326)")))
-    return paginate(session, stmt, [MachineLastPosition.machine_id], cursor, limit, descending=False)
-
-
-def last_position(session: Session, principal: Principal, machine_id: int) -> MachineLastPosition:
-    visible_machine(session, principal, machine_id)
-    found = session.get(MachineLastPosition, machine_id)
-    if found is None:
-        raise NotFound("No position has been received for this machine yet.")
-    return found
-
-
-def machine_track(session: Session, principal: Principal, machine_id: int, start: datetime, end: datetime,
-                  crs: Crs = Crs.WGS84, include_excluded: bool = False) -> dict:
-    """A machine's fixes in [start, end) as a GeoJSON FeatureCollection: the track as a
-    LineString and every fix as a Point with its data. Fixes not usable for geofencing (jumps,
-    poor accuracy, repeated positions) are left out unless asked for, and flagged then."""
-    machine = visible_machine(session, principal, machine_id)
-    if not start < end or end - start > MAX_TRACK_SPAN:
-        raise invalid("to", f"give a range of at most {MAX_TRACK_SPAN.days} days, 'from' before 'to'")
-    stmt = (select(MachinePosition).where(MachinePosition.machine_id == machine.id, MachinePosition.fix_time >= start,
-                                          MachinePosition.fix_time < end)
-            .order_by(MachinePosition.fix_time).limit(MAX_TRACK_POINTS + 1))
-    if not include_excluded:
-        stmt = stmt.where(MachinePosition.flags.op("&")(GEOFENCE_EXCLUDING_MASK) == 0)
-    fixes = session.scalars(stmt).all()
-    truncated = len(fixes) > MAX_TRACK_POINTS
-    fixes = fixes[:MAX_TRACK_POINTS]
-    lons, lats = from_wgs84(np.array([f.lon for f in fixes]), np.array([f.lat for f in fixes]), crs)
-    coordinates = [[round(x, 7), round(y, 7)] for x, y in zip(lons.tolist(), lats.tolist())]
-    return _track_collection(machine, fixes, coordinates, start, end, crs, truncated)
-
-
-def _track_collection(machine, fixes, coordinates, start, end, crs, truncated) -> dict:
-    points = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": xy},
-               "properties": {"fix_time": clock.as_local(f.fix_time).isoformat(), "speed_kmh": f.speed_kmh,
-                              "heading": f.heading, "engine_on": f.engine_on, "engine_rpm": f.engine_rpm,
-                              "hdop": f.hdop, "satellites": f.satellites, "flags": flag_names(f.flags)}}
-              for f, xy in zip(fixes, coordinates)]
-    line = {"type": "Feature", "geometry": {"type": "LineString", "coordinates": coordinates}
-            if len(coordinates) >= 2 else None,
-            "properties": {"machine_id": machine.id, "machine_code": machine.code, "fixes": len(fixes)}}
-    return {"type": "FeatureCollection", "crs_name": crs.value, "machine_id": machine.id,
-            "machine_code": machine.code, "from": clock.as_local(start).isoformat(),
-            "to": clock.as_local(end).isoformat(), "truncated": truncated, "features": [line, *points]}
-
-
-def flag_names(bits: int) -> list[str]:
-    return sorted(flag.value for flag, bit in FLAG_BITS.items() if bits & bit)
 
 
 # --- background work -----------------------------------------------------------------------------

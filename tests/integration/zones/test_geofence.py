@@ -99,6 +99,8 @@ def test_entry_dwell_exit_opens_and_closes_exactly_one_violation_and_china_iv_op
     assert sorted(o["machine_id"] for o in inside) == sorted([w.old.id, w.new.id])
     assert {o["zone_id"] for o in inside} == {yunyan_zone["id"]}
     assert all(o["last_position"]["fix_time"] == "2026-03-02T09:14:00+08:00" for o in inside)
+    assert client.get("/api/v1/zones/inside", headers=w.other_operator).json == []  # not theirs
+    assert len(client.get("/api/v1/zones/inside", headers=w.operator).json) == 2
     drive(client, clock, w.terminal, old_track[15:] + new_track[15:], per_batch=10)
     run_jobs()
 
@@ -128,6 +130,7 @@ def test_entry_dwell_exit_opens_and_closes_exactly_one_violation_and_china_iv_op
     assert [h["action"] for h in history] == ["recorded", "ended"]
     zone_visits = client.get("/api/v1/zone-visits?violating=true", headers=w.police).json["items"]
     assert [v["violation_id"] for v in zone_visits] == [violation.id]
+    assert client.get("/api/v1/zone-visits", headers=w.other_operator).json["items"] == []
 
 
 def test_a_track_jittering_along_the_boundary_opens_nothing(client, committed_session, committed_world, clock,
