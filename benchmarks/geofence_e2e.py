@@ -1,7 +1,7 @@
 """End-to-end positions/s: HTTP (gunicorn) -> PostgreSQL -> Redis -> geofence worker(s).
 
     .venv/bin/python -m benchmarks geofence_e2e
-    .venv/bin/python -m benchmarks.geofence_e2e --machines 2000 --rounds 40 --batch 500 --clients 4 --workers 1 \
+    .venv/bin/python -m benchmarks.geofence_e2e --machines 2000 --rounds 40 --batch 500 --clients 4 --workers 2 \
         [--rate 2000]
 
 A private PostgreSQL + PostGIS and Redis; the API under gunicorn and `python -m workers geofence`
@@ -62,7 +62,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--api-workers", type=int, default=2)
     parser.add_argument("--rate", type=float, default=0,
                         help="offered positions/s in the measured rounds (0: as fast as the clients can post)")
