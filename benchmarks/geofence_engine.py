@@ -1,6 +1,6 @@
 """Geofence throughput: ZoneIndex.locate vs plain Shapely ways of answering point-in-zone.
 
-Run:  PYTHONPATH=. /tmp/v/bin/python benchmarks/geofence_engine.py [--points N] [--zones N] [--seed S]
+Run:  .venv/bin/python -m benchmarks geofence_engine   (defaults; or: .venv/bin/python -m benchmarks.geofence_engine [--points N] [--zones N] [--seed S])
 
 Scene (seeded): irregular star-shaped zones of 50-500 vertices, radius 0.5-3 km, spread over
 a Guiyang-sized area (106.1-107.3 E, 26.2-27.4 N); 10 % have a hole, 10 % have a second part.

@@ -33,6 +33,9 @@ def _feature_blueprints():
     # --- im
     from mobsrc.im import api as im_api
     blueprints += im_api.BLUEPRINTS
+    # --- zones
+    from mobsrc.zones import api as zones_api
+    blueprints += zones_api.BLUEPRINTS
     return blueprints
 
 

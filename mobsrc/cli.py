@@ -247,6 +247,11 @@ from mobsrc.im.cli import im  # noqa: E402
 
 COMMANDS += (im,)
 
+# --- zones
+from mobsrc.zones.cli import zones as zones_commands  # noqa: E402  (click only; cheap to import)
+
+COMMANDS += (zones_commands,)
+
 
 def register(app: Flask) -> None:
     for command in COMMANDS:

@@ -15,6 +15,9 @@ PERIODIC = [
     ("im.sweep_case_deadlines", 300),
     ("im.deliver_webhooks", 30),
     ("im.detect_fraud_signs", 3600),
+    # --- zones
+    ("zones.close_silent_visits", 300),
+    ("zones.maintain_position_partitions", 3600),
 ]
 
 

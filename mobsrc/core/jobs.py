@@ -9,6 +9,7 @@ again. Job ids are deterministic, so a job that is still waiting is never queued
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from redis import Redis
@@ -38,11 +39,17 @@ JOBS: dict[str, JobSpec] = {
     "im.sweep_case_deadlines": JobSpec("workers.jobs.im.sweep_case_deadlines", "im"),
     "im.deliver_webhooks": JobSpec("workers.jobs.im.deliver_webhooks", "im"),
     "im.detect_fraud_signs": JobSpec("workers.jobs.im.detect_fraud_signs", "im"),
+    # --- zones
+    "zones.evaluate_positions": JobSpec("workers.jobs.zones.evaluate_positions", "geofence"),
+    "zones.close_silent_visits": JobSpec("workers.jobs.zones.close_silent_visits", "geofence"),
+    "zones.maintain_position_partitions": JobSpec("workers.jobs.zones.maintain_position_partitions", "maintenance"),
 }
 
 # Functions `(session) -> list[PendingJob]` that find accepted work whose job never finished.
 RECONCILERS: list[str] = [
     "mobsrc.registry.imports:pending_imports",
+    # --- zones
+    "mobsrc.zones.positions:pending_batches",
 ]
 
 
@@ -51,6 +58,11 @@ class PendingJob:
     name: str
     args: tuple
     job_id: str
+    # --- zones: the finder has proved in PostgreSQL that no live worker holds this work (its
+    # row was free under FOR UPDATE SKIP LOCKED), so a job RQ still counts as started was a
+    # dead worker's (SIGKILL, OOM, power loss) and the work is queued again at once, instead of
+    # after RQ's abandoned-job timeout (job timeout + 60 s for SimpleWorker).
+    orphaned: bool = False
 
 
 def job_id_for(name: str, *args) -> str:
@@ -62,12 +74,14 @@ def _queue(redis: Redis, spec: JobSpec) -> Queue:
     return Queue(spec.queue, connection=redis)
 
 
-def enqueue(redis: Redis, name: str, *args, job_id: str | None = None, timeout: int = 600) -> bool:
+def enqueue(redis: Redis, name: str, *args, job_id: str | None = None, timeout: int = 600,
+            orphaned: bool = False) -> bool:
     """Enqueue now. True if queued (or already waiting); False if Redis could not be reached."""
     spec = JOBS[name]
     job_id = job_id or job_id_for(name, *args)
     try:
-        if _is_waiting(redis, job_id):
+        job_id = _free_job_id(redis, job_id, orphaned)  # --- zones
+        if job_id is None:
             return True
         _queue(redis, spec).enqueue(spec.path, *args, job_id=job_id, unique=True,
                                     job_timeout=timeout, result_ttl=3600, failure_ttl=7 * 86400)
@@ -81,15 +95,35 @@ def enqueue(redis: Redis, name: str, *args, job_id: str | None = None, timeout: 
 
 def _is_waiting(redis: Redis, job_id: str) -> bool:
     """A job with this id is queued or running; a finished or failed one is replaced."""
+    return _waiting_status(redis, job_id) is not None
+
+
+def _waiting_status(redis: Redis, job_id: str) -> JobStatus | None:
     try:
         job = Job.fetch(job_id, connection=redis)
     except NoSuchJobError:
-        return False
+        return None
     status = job.get_status(refresh=False)
     if status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
-        return True
+        return status
     job.delete()
-    return False
+    return None
+
+
+REDO_IDS = 20  # --- zones: ids tried for work whose earlier jobs died (job_id, job_id-redo1, ...)
+
+
+def _free_job_id(redis: Redis, job_id: str, orphaned: bool) -> str | None:
+    """The id to enqueue under, or None when a job for this work is already waiting. For
+    orphaned work a started job is a dead one: the next redo id is used instead."""
+    candidates = [job_id, *(f"{job_id}-redo{n}" for n in range(1, REDO_IDS))] if orphaned else [job_id]
+    for candidate in candidates:
+        status = _waiting_status(redis, candidate)
+        if status is None:
+            return candidate
+        if status != JobStatus.STARTED or not orphaned:
+            return None
+    return f"{job_id}-redo{time.time_ns()}"
 
 
 def enqueue_after_commit(session: Session, name: str, *args, job_id: str | None = None) -> None:

@@ -28,7 +28,7 @@ def reconcile(database: Database, redis: Redis) -> int:
     """Enqueue every pending job; returns how many were (re)queued or found waiting."""
     queued = 0
     for job in pending_work(database):
-        if enqueue(redis, job.name, *job.args, job_id=job.job_id):
+        if enqueue(redis, job.name, *job.args, job_id=job.job_id, orphaned=job.orphaned):
             queued += 1
     if queued:
         log.info("reconciler: %d pending job(s) queued", queued)

@@ -14,6 +14,8 @@ MODEL_MODULES = (
     "mobsrc.enforcement.models",
     # --- im
     "mobsrc.im.models",
+    # --- zones
+    "mobsrc.zones.models",
 )
 
 

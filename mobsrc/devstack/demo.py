@@ -99,8 +99,33 @@ def load(session: Session, echo: Callable[[str], None] = print, key_file: Path =
             vin=vin, plate=plate, plate_colour="yellow", fuel="diesel", emission_standard=standard,
             enterprise_id=firms[firm_index].id, obd_terminal_id=f"OBD{vin[-8:]}")))
     _load_im(session)  # --- im
+    _demo_zones(session)  # --- zones
     _publish(keys, echo, key_file)
     return True
+
+
+# --- zones: no-use zones built from the real district boundaries (mobsrc/zones/data/README.md)
+ZONE_DATA = Path(__file__).resolve().parents[1] / "zones" / "data" / "guiyang-districts.gcj02.geojson"
+CENTRAL_DISTRICTS = ("520102", "520103", "520115")  # Nanming, Yunyan, Guanshanhu
+
+
+def _demo_zones(session: Session) -> None:
+    """One zone per central district (below China III barred, all day), and the whole city as
+    an alert-days-only zone that also bars China III."""
+    import json
+
+    from mobsrc.zones import service as zones
+    collection = json.loads(ZONE_DATA.read_text("utf-8"))
+    central = [f for f in collection["features"] if str(f["properties"]["adcode"]) in CENTRAL_DISTRICTS]
+    zones.import_zones(session, SYSTEM, {"area": {"type": "FeatureCollection", "features": central}, "crs": "gcj02",
+                                         "name_property": "name", "district_property": "adcode",
+                                         "name_prefix": "高排放非道路移动机械禁用区·",
+                                         "note": "demo: central districts"})
+    zones.create_zone(session, SYSTEM, {"name": "贵阳市重污染天气应急禁用区", "district_code": "520100",
+                                        "area": collection, "crs": "gcj02", "alert_days_only": True,
+                                        "prohibited_stages": ["pre_china_1", "china_1", "china_2", "china_3"],
+                                        "exempt_machine_types": ["generator_set"],
+                                        "note": "demo: the whole city on heavy-pollution alert days"})
 
 
 def _publish(keys: list[str], echo, key_file: Path) -> None:

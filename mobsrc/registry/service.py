@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import BigInteger, String, bindparam, func, insert, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -404,3 +405,32 @@ def list_vehicles(session: Session, principal: Principal, filters: dict, cursor:
         if filters.get(name) is not None:
             stmt = stmt.where(getattr(Vehicle, name) == filters[name])
     return paginate(session, stmt, [Vehicle.id], cursor, limit)
+
+
+# --- zones: machine facts for positions and geofencing (bulk, no ORM objects) --------------------
+
+MACHINE_FACT_COLUMNS = (Machine.id, Machine.code, Machine.terminal_id, Machine.enterprise_id, Machine.machine_type,
+                        Machine.emission_stage, Machine.fuel, Machine.manufactured_on, Machine.status,
+                        Machine.district_code)
+
+
+def _array(values: list, item_type):
+    return bindparam(None, values, type_=ARRAY(item_type))
+
+
+def machine_facts(session: Session, *, ids=(), codes=(), terminal_ids=()) -> list:
+    """Rows (id, code, terminal_id, enterprise_id, machine_type, emission_stage, fuel,
+    manufactured_on, status, district_code) of the machines with any of the given ids, codes
+    (canonicalised) or terminal ids, in one query. Unscoped: callers apply their own scope."""
+    # IN (SELECT unnest(array)): one parameter, not one per value (batches name hundreds), and a
+    # semi-join the planner hashes (`= ANY(array)` compares every row with every value).
+    conditions = []
+    if ids:
+        conditions.append(Machine.id.in_(select(func.unnest(_array(list(ids), BigInteger)))))
+    if codes:
+        conditions.append(Machine.code.in_(select(func.unnest(_array([coding.canonical(c) for c in codes], String)))))
+    if terminal_ids:
+        conditions.append(Machine.terminal_id.in_(select(func.unnest(_array(list(terminal_ids), String)))))
+    if not conditions:
+        return []
+    return list(session.execute(select(*MACHINE_FACT_COLUMNS).where(or_(*conditions))))

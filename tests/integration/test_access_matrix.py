@@ -79,6 +79,28 @@ ACCESS: dict[tuple[str, str], frozenset | str] = {
     ("POST", "/api/v1/im/fraud-flags/<int:flag_id>/review"): {A},
     ("GET", "/api/v1/im/parameters"): {A, P},
     ("PATCH", "/api/v1/im/parameters"): {A},
+    # --- zones
+    ("GET", "/api/v1/zones"): {A, P, OP},
+    ("POST", "/api/v1/zones"): {A},
+    ("POST", "/api/v1/zones/import"): {A},
+    ("GET", "/api/v1/zones/geojson"): {A, P, OP},
+    ("GET", "/api/v1/zones/<int:zone_id>"): {A, P, OP},
+    ("PATCH", "/api/v1/zones/<int:zone_id>"): {A},
+    ("POST", "/api/v1/zones/<int:zone_id>/retire"): {A},
+    ("GET", "/api/v1/zones/<int:zone_id>/versions"): {A, P, OP},
+    ("GET", "/api/v1/zones/<int:zone_id>/versions/<int:version>"): {A, P, OP},
+    ("GET", "/api/v1/zones/inside"): {A, P, OP},
+    ("GET", "/api/v1/zones/check"): {A, P, OP},
+    ("GET", "/api/v1/zone-visits"): {A, P, OP},
+    ("GET", "/api/v1/alert-days"): {A, P, OP},
+    ("PUT", "/api/v1/alert-days/<string:day>"): {A},
+    ("DELETE", "/api/v1/alert-days/<string:day>"): {A},
+    ("POST", "/api/v1/positions"): {T, OP},
+    ("GET", "/api/v1/positions/batches/<int:batch_id>"): {A, T, OP},
+    ("GET", "/api/v1/positions/batches/<int:batch_id>/rejects"): {A, T, OP},
+    ("GET", "/api/v1/positions/latest"): {A, P, OP},
+    ("GET", "/api/v1/machines/<int:machine_id>/position"): {A, P, OP},
+    ("GET", "/api/v1/machines/<int:machine_id>/track"): {A, P, OP},
 }
 # The generated spec, its docs page and the docs' static files are documentation, open to all.
 DOCUMENTATION_ENDPOINTS = {"api-docs.openapi_json", "api-docs.openapi_swagger_ui", "docs_asset", "static"}

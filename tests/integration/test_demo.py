@@ -18,6 +18,10 @@ def test_demo_loads_once_and_its_keys_work(client, session, tmp_path):
     admin_key = next(line.split()[-1] for line in lines if line.startswith("admin"))
     assert client.get("/api/v1/me", headers={"X-API-Key": admin_key}).json["role"] == "admin"
     assert demo.load(session, printed.append, tmp_path / "keys.txt") is False
+    # --- zones: the demo's no-use zones come from the real district boundaries
+    zones = client.get("/api/v1/zones", headers={"X-API-Key": admin_key}).json["items"]
+    assert sorted(z["district_code"] for z in zones) == ["520100", "520102", "520103", "520115"]
+    assert [z["alert_days_only"] for z in zones if z["district_code"] == "520100"] == [True]
 
 
 # --- im

@@ -21,6 +21,10 @@ PURE_MODULES = [
     "mobsrc/im/parameters.py", "mobsrc/im/webhooks.py", "mobsrc/im/fraud/__init__.py",
     "mobsrc/im/fraud/curves.py", "mobsrc/im/fraud/rates.py", "mobsrc/im/fraud/signs.py",
     "mobsrc/im/fraud/timing.py",
+    # --- zones
+    "mobsrc/zones/engine.py", "mobsrc/zones/grid.py", "mobsrc/zones/schedule.py", "mobsrc/zones/visits.py",
+    "mobsrc/zones/rules.py", "mobsrc/zones/fixes.py", "mobsrc/zones/presence.py", "mobsrc/zones/batches.py",
+    "mobsrc/core/geo/geojson.py", "mobsrc/core/geo/distance.py",
 ]
 
 

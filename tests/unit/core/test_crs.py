@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mobsrc.core.geo import crs
 from mobsrc.core.geo.crs import Crs, CrsError
@@ -169,3 +171,10 @@ def test_mismatched_array_shapes_are_malformed_input():
 
 def test_haversine_one_degree_of_latitude_is_about_111_km():
     assert haversine_m(106.0, 26.0, 106.0, 27.0) == pytest.approx(111_195, rel=1e-3)
+
+
+@given(st.floats(-180, 180), st.floats(-90, 90), st.floats(-180, 180), st.floats(-90, 90))
+def test_haversine_on_plain_floats_equals_the_numpy_form(lon1, lat1, lon2, lat2):
+    plain = haversine_m(lon1, lat1, lon2, lat2)
+    vectorised = haversine_m(np.array([lon1]), np.array([lat1]), np.array([lon2]), np.array([lat2]))[0]
+    assert plain == pytest.approx(vectorised, rel=1e-9, abs=1e-6)

@@ -17,6 +17,8 @@ PURE_MODULES = [
     "mobsrc.zones.fixes",
     "mobsrc.zones.visits",
     "mobsrc.zones.rules",
+    "mobsrc.zones.presence",
+    "mobsrc.zones.batches",
 ]
 FORBIDDEN = {"flask", "sqlalchemy", "geoalchemy2", "marshmallow", "redis", "rq", "psycopg", "psycopg2"}
 FORBIDDEN_MOBSRC_LAYERS = {"api", "service", "models", "schemas"}
