@@ -11,6 +11,11 @@ from mobsrc.extensions import state
 # (job name, interval in seconds). Features append their periodic work here.
 PERIODIC = [
     ("core.reconcile_unprocessed_work", 60),
+    # --- obd
+    ("obd.maintain_partitions", 3600),
+    ("obd.detect_offline_terminals", 300),
+    ("obd.escalate_open_alarms", 900),
+    ("obd.compute_online_rates", 3600),
 ]
 
 

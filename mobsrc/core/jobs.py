@@ -34,11 +34,19 @@ class JobSpec:
 JOBS: dict[str, JobSpec] = {
     "registry.import_machines_csv": JobSpec("workers.jobs.registry.import_machines_csv", "ingest"),
     "core.reconcile_unprocessed_work": JobSpec("workers.jobs.core.reconcile_unprocessed_work", "maintenance"),
+    # --- obd
+    "obd.evaluate_pending_batches": JobSpec("workers.jobs.obd.evaluate_pending_batches", "rules"),
+    "obd.detect_offline_terminals": JobSpec("workers.jobs.obd.detect_offline_terminals", "rules"),
+    "obd.escalate_open_alarms": JobSpec("workers.jobs.obd.escalate_open_alarms", "rules"),
+    "obd.compute_online_rates": JobSpec("workers.jobs.obd.compute_online_rates", "reports"),
+    "obd.maintain_partitions": JobSpec("workers.jobs.obd.maintain_partitions", "maintenance"),
 }
 
 # Functions `(session) -> list[PendingJob]` that find accepted work whose job never finished.
 RECONCILERS: list[str] = [
     "mobsrc.registry.imports:pending_imports",
+    # --- obd
+    "mobsrc.obd.service:pending_batches",
 ]
 
 

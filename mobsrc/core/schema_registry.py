@@ -12,6 +12,8 @@ MODEL_MODULES = (
     "mobsrc.core.audit",
     "mobsrc.registry.models",
     "mobsrc.enforcement.models",
+    # --- obd
+    "mobsrc.obd.models",
 )
 
 

@@ -16,6 +16,9 @@ PURE_MODULES = [
     "mobsrc/registry/lifecycle.py", "mobsrc/registry/emissions.py", "mobsrc/core/errors.py",
     "mobsrc/core/clock.py", "mobsrc/core/auth/keys.py", "mobsrc/core/auth/principals.py",
     "mobsrc/core/geo/crs.py", "mobsrc/enforcement/register.py", "mobsrc/enforcement/legal_bases.py",
+    # --- obd
+    "mobsrc/obd/rows.py", "mobsrc/obd/intake.py", "mobsrc/obd/record_specs.py", "mobsrc/obd/escalation.py",
+    "mobsrc/obd/partition_plan.py", "mobsrc/obd/settings.py",
 ]
 
 
