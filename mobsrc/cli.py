@@ -248,6 +248,10 @@ def up(port, api_workers, no_demo):
 
 
 COMMANDS = (db, enterprise, station, user, key, demo, reconcile)
+# --- obd
+from mobsrc.obd import cli as obd_cli  # noqa: E402
+
+COMMANDS += obd_cli.COMMANDS
 
 
 def register(app: Flask) -> None:

@@ -115,6 +115,10 @@ class FrameRecords:
     obd: tuple[ObdRecord, ...] = ()
     rejected: tuple[RecordRejected, ...] = ()
 
+    @property
+    def count(self) -> int:
+        return len(self.streams) + len(self.obd) + len(self.rejected)
+
 
 # --- scaling ----------------------------------------------------------------------------------
 class _Scaler:
