@@ -25,6 +25,8 @@ from mobsrc.core.jobs import QUEUES
 from tests.integration import factories
 
 KEEP_ON_TRUNCATE = {"districts", "alembic_version", "spatial_ref_sys"}
+# --- obd: seeded reference data that committed tests must not wipe (legal bases: violations refer to them)
+KEEP_ON_TRUNCATE |= {"legal_bases", "obd_rule_settings"}
 
 
 @pytest.fixture(scope="session")
