@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import resource
 import signal
+import sys
 
 import click
 from flask.cli import with_appcontext
@@ -24,22 +27,54 @@ def raise_open_file_limit() -> int:
 @click.command("gateway")
 @click.option("--host", default=None, help="address to listen on [MOBSRC_OBD_GATEWAY_HOST, 127.0.0.1]")
 @click.option("--port", type=int, default=None, help="TCP port [MOBSRC_OBD_GATEWAY_PORT, 9210]")
+@click.option("--processes", type=int, default=1, show_default=True,
+              help="gateway processes sharing the port (SO_REUSEPORT; the kernel spreads connections)")
 @with_appcontext
-def gateway(host, port):
+def gateway(host, port, processes):
     """Run the HJ 1239 / GB 17691 TCP gateway for OBD terminals."""
+    limit = raise_open_file_limit()
+    click.echo(f"HJ 1239 gateway: {processes} process(es), {limit} file descriptors each", err=True)
+    if processes <= 1:
+        _run_gateway(host, port, reuse_port=False)
+        return
+    children = []
+    for _ in range(processes):
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            try:
+                _run_gateway(host, port, reuse_port=True)
+            finally:
+                os._exit(0)
+        children.append(pid)
+
+    def forward(signum, frame):
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for child in children:
+        os.waitpid(child, 0)
+
+
+def _run_gateway(host, port, reuse_port: bool) -> None:
     from mobsrc.extensions import state
     from mobsrc.obd.gateway import Gateway
     from mobsrc.obd.settings import ObdSettings
-    limit = raise_open_file_limit()
     app = state()
+    app.db.engine.dispose(close=False)        # a forked process opens its own connections
+    # The batch writer thread waits on PostgreSQL while the event loop decodes: a short GIL
+    # switch interval hands the GIL back to it quickly after each wait.
+    sys.setswitchinterval(0.0005)
     server = Gateway(app.db, app.redis, ObdSettings.from_extra(app.settings.extra))
-    click.echo(f"HJ 1239 gateway: {limit} file descriptors available", err=True)
-    asyncio.run(_serve(server, host, port))
+    asyncio.run(_serve(server, host, port, reuse_port))
 
 
-async def _serve(server, host, port) -> None:
+async def _serve(server, host, port, reuse_port: bool) -> None:
     loop = asyncio.get_running_loop()
-    task = loop.create_task(server.serve_forever(host, port))
+    task = loop.create_task(server.serve_forever(host, port, reuse_port=reuse_port))
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, task.cancel)
     try:

@@ -214,7 +214,8 @@ class Directory:
 
 # --- connections -------------------------------------------------------------------------------------
 class _Connection:
-    __slots__ = ("peer", "writer", "decoder", "sessions", "layouts", "unauthenticated", "garbage", "closing")
+    __slots__ = ("peer", "writer", "decoder", "sessions", "layouts", "acks", "unauthenticated", "garbage",
+                 "closing")
 
     def __init__(self, writer: asyncio.StreamWriter):
         self.peer = writer.get_extra_info("peername")
@@ -222,6 +223,7 @@ class _Connection:
         self.decoder = FrameStreamDecoder()
         self.sessions: dict[str, VehicleRef] = {}       # VIN -> vehicle logged in on this link
         self.layouts: dict[str, Layout | None] = {}     # VIN -> layout known from its profile
+        self.acks: dict = {}                            # frame header -> its ACK frame
         self.unauthenticated = 0
         self.garbage = 0
         self.closing = False
@@ -245,12 +247,13 @@ class Gateway:
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task] = set()
 
-    async def start(self, host: str | None = None, port: int | None = None) -> asyncio.Server:
+    async def start(self, host: str | None = None, port: int | None = None,
+                    reuse_port: bool = False) -> asyncio.Server:
         self.batcher = Batcher(self._db, self._redis, self.settings, self.stats, self._writer_thread)
         self._spawn(self.batcher.run())
         self._server = await asyncio.start_server(
             self._serve, host or self.settings.gateway_host,
-            self.settings.gateway_port if port is None else port, backlog=4096)
+            self.settings.gateway_port if port is None else port, backlog=4096, reuse_port=reuse_port or None)
         return self._server
 
     @property
@@ -258,8 +261,8 @@ class Gateway:
         return self._server.sockets[0].getsockname()[1]
 
     async def serve_forever(self, host: str | None = None, port: int | None = None,
-                            stats_every_s: float = 60.0) -> None:
-        server = await self.start(host, port)
+                            stats_every_s: float = 60.0, reuse_port: bool = False) -> None:
+        server = await self.start(host, port, reuse_port)
         log.info("HJ 1239 gateway listening on %s", ", ".join(str(s.getsockname()) for s in server.sockets))
         self._spawn(self._report_stats(stats_every_s))
         try:
@@ -381,7 +384,9 @@ class Gateway:
                 and connection.layouts.get(frame.vin) is not report.layout):
             connection.layouts[frame.vin] = report.layout
             self._spawn(self.directory.learn_layout(vehicle, report))
-        reply = encode_reply(frame, now=clock.now())
+        reply = connection.acks.get(frame.header)
+        if reply is None:                      # the ACK echoes the header: the same for every report
+            reply = connection.acks[frame.header] = encode_reply(frame, now=clock.now())
 
         def on_durable(ok: bool) -> None:
             if ok and connection.send(reply):
@@ -389,4 +394,4 @@ class Gateway:
             elif not ok:
                 self.stats.unacknowledged += 1
 
-        self.batcher.submit(vehicle, flatten_frame(frame, received_at=clock.now()), on_durable)
+        self.batcher.submit(vehicle, flatten_frame(frame), on_durable)

@@ -101,7 +101,7 @@ def queue_evaluation(session: Session) -> None:
 
 def _store(session: Session, submitter: Submitter, intake: Intake, now: datetime) -> int:
     batch_id = store_intake(session, submitter, intake, now)
-    if intake.counts()["accepted"]:
+    if intake.accepted:
         queue_evaluation(session)
     return batch_id
 
@@ -115,6 +115,8 @@ _NAMES = [r.name for r in specs.STREAM_RULES]
 _ENGINE = slice(_NAMES.index("serial") + 1, _NAMES.index("longitude"))
 _LON = _NAMES.index("longitude")
 _TO_WGS84 = {"gcj02": gcj02_to_wgs84, "bd09": bd09_to_wgs84}
+_ENGINE_TYPE = int(InfoType.ENGINE)
+_KIND_CODES = {kind.value: code for kind, code in KIND_CODES.items()}
 
 
 def decode_json_batch(body: bytes) -> tuple[list, list]:
@@ -154,8 +156,9 @@ def json_stream_candidate(vehicle_id: int, record) -> tuple:
     lon, lat, position_valid, crs = values[_LON:_LON + 4]
     if crs != "wgs84" and lon is not None:
         lon, lat = _TO_WGS84[crs](lon, lat)
-    return (vehicle_id, _aware(values[1]), InfoType.ENGINE.value, KIND_CODES[values[2]], values[3],
-            *values[_ENGINE], lon, lat, position_valid, None, None)
+    at = values[1]
+    return (vehicle_id, at if at.tzinfo is not None else at.replace(tzinfo=GMT8), _ENGINE_TYPE,
+            _KIND_CODES[values[2]], values[3], *values[_ENGINE], lon, lat, position_valid, None, None)
 
 
 def json_info_candidate(vehicle_id: int, r) -> tuple:
@@ -169,7 +172,7 @@ def json_info_candidate(vehicle_id: int, r) -> tuple:
 def _offer_json(intake: Intake, items: list, vehicles: dict, candidate, offer) -> None:
     for item in items:
         if isinstance(item, Answer):
-            intake.answers.append(item)
+            intake.add(item)
             continue
         vehicle = vehicles.get(item.vin)
         if vehicle is None:

@@ -39,7 +39,8 @@ _WINDOW_DETAIL = {
 class Intake:
     """Collects the candidates of one batch (rows.py tuples) with their answers."""
 
-    __slots__ = ("earliest", "latest", "streams", "infos", "answers", "_stream_at", "_info_at")
+    __slots__ = ("earliest", "latest", "streams", "infos", "answers", "_stream_at", "_info_at",
+                 "_duplicates", "_rejected")
 
     def __init__(self, now: datetime, window: AcceptanceWindow):
         self.earliest, self.latest = window.bounds(now)
@@ -48,44 +49,56 @@ class Intake:
         self.answers: list[Answer] = []
         self._stream_at: dict[tuple, int] = {}   # dedup key -> index in answers
         self._info_at: dict[tuple, int] = {}
+        self._duplicates = self._rejected = 0
 
     def reject(self, reason: RejectReason, detail: str | None = None,
                field: str | None = None) -> Answer:
         answer = rejected(reason, detail, field)
         self.answers.append(answer)
+        self._rejected += 1
         return answer
 
+    def add(self, answer: Answer) -> None:
+        """An answer given before the intake (e.g. a record that failed validation)."""
+        self.answers.append(answer)
+        self._rejected += answer.status is ItemStatus.REJECTED
+
     def offer_stream(self, candidate: tuple) -> Answer:
-        key = (candidate[0], candidate[1], candidate[2])
-        return self._offer(candidate, key, self.streams, self._stream_at)
+        return self._offer(candidate, candidate[:3], self.streams, self._stream_at)
 
     def offer_info(self, candidate: tuple) -> Answer:
-        key = (candidate[0], candidate[1])
-        return self._offer(candidate, key, self.infos, self._info_at)
+        return self._offer(candidate, candidate[:2], self.infos, self._info_at)
 
     def _offer(self, candidate: tuple, key: tuple, rows: list, index: dict) -> Answer:
         at = candidate[1]
         if not self.earliest <= at <= self.latest:
             reason = AcceptanceWindow.reason(at, self.earliest, self.latest)
             return self.reject(reason, _WINDOW_DETAIL[reason], "collected_at")
-        answer = DUPLICATE if key in index else ACCEPTED
-        if answer is ACCEPTED:
-            index[key] = len(self.answers)
-            rows.append(candidate)
-        self.answers.append(answer)
-        return answer
+        answers = self.answers
+        if key in index:
+            self._duplicates += 1
+            answers.append(DUPLICATE)
+            return DUPLICATE
+        index[key] = len(answers)
+        rows.append(candidate)
+        answers.append(ACCEPTED)
+        return ACCEPTED
 
     def mark_stored_duplicates(self, stream_keys, info_keys) -> None:
         """Keys the storage found already stored: their items become DUPLICATE."""
         for keys, index in ((stream_keys, self._stream_at), (info_keys, self._info_at)):
             for key in keys:
                 self.answers[index[key]] = DUPLICATE
+                self._duplicates += 1
 
     def counts(self) -> dict[str, int]:
-        counts = {status.value: 0 for status in ItemStatus}
-        for answer in self.answers:
-            counts[answer.status.value] += 1
-        return counts
+        duplicates, rejected_ = self._duplicates, self._rejected
+        return {"accepted": len(self.answers) - duplicates - rejected_, "duplicate": duplicates,
+                "rejected": rejected_}
+
+    @property
+    def accepted(self) -> int:
+        return len(self.answers) - self._duplicates - self._rejected
 
     @property
     def collected_span(self) -> tuple[datetime | None, datetime | None]:

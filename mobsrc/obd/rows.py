@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from operator import itemgetter
 
 from mobsrc.obd.hj1239.messages import Layout
 from mobsrc.obd.hj1239.records import ObdRecord, ReportKind, StreamRecord
@@ -34,6 +35,7 @@ POSITION_FIELDS = ("position_status", "longitude", "latitude")
 ENGINE_COLUMNS: tuple[str, ...] = tuple(f.name for f in ENGINE_BODY.fields
                                         if f.name not in POSITION_FIELDS)
 _ENGINE_SET = frozenset(ENGINE_COLUMNS)
+_ENGINE_VALUES = itemgetter(*ENGINE_COLUMNS)
 
 STREAM_COLUMNS: tuple[str, ...] = (
     "vehicle_id", "collected_at", "info_type", "kind", "serial", *ENGINE_COLUMNS,
@@ -103,7 +105,7 @@ def stream_candidate(vehicle_id: int, record: StreamRecord) -> tuple:
     """A codec StreamRecord -> stream candidate.  Fields of other bodies go to `extra`."""
     values = record.values
     if record.info_type == InfoType.ENGINE:
-        engine = tuple(values[name] for name in ENGINE_COLUMNS)
+        engine = _ENGINE_VALUES(values)
         extra = None
     else:
         engine = tuple(values.get(name) for name in ENGINE_COLUMNS)

@@ -241,4 +241,7 @@ def pending_batches(session: Session) -> list[PendingJob]:
     waiting = session.scalar(select(ObdBatch.id).where(ObdBatch.processed_at.is_(None)).limit(1))
     if waiting is None:
         return []
-    return [PendingJob(EVALUATE_JOB, (), "obd-evaluate-reconciled")]
+    # A new id each minute: a job left "started" by a killed worker cannot block the next one
+    # (runs may overlap safely: batches are taken FOR UPDATE SKIP LOCKED).
+    minute = int(clock.now().timestamp()) // 60
+    return [PendingJob(EVALUATE_JOB, (), f"obd-evaluate-reconciled-{minute}")]
