@@ -338,27 +338,46 @@ def idle_client(port: int, vins: list[str], reporting: int, seconds: int, out) -
                 if any(isinstance(e, RawFrame) for e in splitter.feed(chunk)):
                     return reader, writer, splitter
 
-    async def report(vin: str, link, sent: list) -> int:
+    encoded: dict[str, list[bytes]] = {}
+
+    async def report(vin: str, link, sent: list, delays: list) -> int:
+        """Send a frame each second; read ACKs as they come (they come in order: the delay of
+        each is measured from its frame's sending)."""
         reader, writer, splitter = link
         loop = asyncio.get_running_loop()
+        sent_at: list[float] = []
+
+        async def read_acks() -> int:
+            acks = 0
+            while acks < seconds:
+                chunk = await reader.read(65536)
+                if not chunk:
+                    break
+                for event in splitter.feed(chunk):
+                    if isinstance(event, RawFrame):
+                        delays.append(loop.time() - sent_at[acks])
+                        acks += 1
+            return acks
+
+        reading = loop.create_task(read_acks())
         began = loop.time()
-        for t in range(seconds):
-            block = EngineStream.from_values(start + timedelta(seconds=t), None, vehicle_speed=40.0,
-                                             engine_speed=1400.0, longitude=106.7, latitude=26.5)
-            report = RealtimeReport(Layout.HJ, (block,), sent_at=block.collected_at, serial=t)
-            writer.write(encode_frame(make_frame(vin, report)))
+        for t, frame in enumerate(encoded[vin]):
+            sent_at.append(loop.time())
+            writer.write(frame)
             sent[0] += 1
             await asyncio.sleep(max(0.0, began + t + 1 - loop.time()))
-        acks, deadline = 0, loop.time() + 30
-        while acks < seconds and loop.time() < deadline:
-            try:
-                chunk = await asyncio.wait_for(reader.read(65536), 5)
-            except TimeoutError:
-                continue
-            if not chunk:
-                break
-            acks += sum(isinstance(e, RawFrame) for e in splitter.feed(chunk))
-        return acks
+        try:
+            return await asyncio.wait_for(reading, 120)
+        except TimeoutError:
+            return len(delays)
+
+    template = [EngineStream.from_values(start + timedelta(seconds=t), None, vehicle_speed=40.0,
+                                         engine_speed=1400.0, longitude=106.7, latitude=26.5) for t in range(seconds)]
+
+    def reports(vin: str) -> list[bytes]:
+        """The 1 Hz frames of one terminal, encoded before the clock starts."""
+        return [encode_frame(make_frame(vin, RealtimeReport(Layout.HJ, (block,), sent_at=block.collected_at,
+                                                            serial=t))) for t, block in enumerate(template)]
 
     async def main():
         gate = asyncio.Semaphore(500)
@@ -366,9 +385,12 @@ def idle_client(port: int, vins: list[str], reporting: int, seconds: int, out) -
         held = [(vin, link) for vin, link in zip(vins, links) if not isinstance(link, BaseException)]
         out.write(f"connected {len(held)}\n")
         out.flush()
-        sent = [0]
-        acks = await asyncio.gather(*(report(vin, link, sent) for vin, link in held[:reporting]))
-        out.write(f"done {sent[0]} {sum(acks)}\n")
+        encoded.update({vin: reports(vin) for vin, _ in held[:reporting]})
+        sent, delays = [0], []
+        acks = await asyncio.gather(*(report(vin, link, sent, delays) for vin, link in held[:reporting]))
+        delays.sort()
+        pick = [round(1000 * delays[min(len(delays) - 1, int(q * len(delays)))]) for q in (0.5, 0.99)] if delays else [0, 0]
+        out.write(f"done {sent[0]} {sum(acks)} {pick[0]} {pick[1]} {round(1000 * max(delays, default=0))}\n")
         out.flush()
         for _, (_, writer, _) in held:
             writer.close()
@@ -395,7 +417,8 @@ def idle_path(pg_url: str, redis_url: str, terminals: int, reporting: int, secon
                 copy.write_row((vin, f"贵D{n:05d}", "yellow", "diesel", "china_6", firm))
     db.engine.dispose()
     port = free_port()
-    env = _env(pg_url, redis_url, MOBSRC_OBD_GATEWAY_PORT=port, MOBSRC_OBD_GATEWAY_IDLE_S=seconds + 300)
+    env = _env(pg_url, redis_url, MOBSRC_OBD_GATEWAY_PORT=port, MOBSRC_OBD_GATEWAY_IDLE_S=seconds + 300,
+               MOBSRC_OBD_GATEWAY_STATS_S=10)
     server = Process([PYTHON, "-m", "mobsrc.cli", "gateway"], env, ROOT / "var" / f"bench-gateway-{port}.log")
     peak = 0.0
     try:
@@ -421,12 +444,13 @@ def idle_path(pg_url: str, redis_url: str, terminals: int, reporting: int, secon
                     said[word] = [int(n) for n in numbers]
         os.waitpid(child, 0)
         connected = said.get("connected", [0])[0]
-        sent, acks = said.get("done", [0, 0])
+        sent, acks, p50, p99, worst = said.get("done", [0, 0, 0, 0, 0])
     finally:
         server.stop()
     stored = count(pg_url)
     return {"terminals": terminals, "reporting": reporting, "seconds": seconds, "connected": connected,
-            "frames_sent": sent, "acks": acks, "stored": stored, "rss_idle_mb": baseline, "rss_peak_mb": peak}
+            "frames_sent": sent, "acks": acks, "stored": stored, "rss_idle_mb": baseline, "rss_peak_mb": peak,
+            "ack_ms": (p50, p99, worst)}
 
 
 # --- main -----------------------------------------------------------------------------------------------
@@ -463,8 +487,9 @@ def main() -> None:
             result = idle_path(pg_url, redis_url, args.idle, args.reporting, args.seconds)
             print(f"\ngateway holding {result['connected']} terminals, {result['reporting']} reporting at 1 Hz "
                   f"for {result['seconds']} s: {result['frames_sent']} frames sent, {result['acks']} acknowledged, "
-                  f"{result['stored']} records stored; gateway RSS {result['rss_idle_mb']:.0f} MiB at start, "
-                  f"{result['rss_peak_mb']:.0f} MiB peak")
+                  f"{result['stored']} records stored; ACK delay p50 {result['ack_ms'][0]} ms, p99 "
+                  f"{result['ack_ms'][1]} ms, max {result['ack_ms'][2]} ms; gateway RSS {result['rss_idle_mb']:.0f} MiB "
+                  f"before the terminals, {result['rss_peak_mb']:.0f} MiB peak")
 
 
 def throughput(pg_url: str, redis_url: str, fleet: Fleet, args) -> None:

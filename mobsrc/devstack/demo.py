@@ -98,6 +98,9 @@ def load(session: Session, echo: Callable[[str], None] = print, key_file: Path =
         service.register_vehicle(session, SYSTEM, VehicleCreateSchema().load(dict(
             vin=vin, plate=plate, plate_colour="yellow", fuel="diesel", emission_standard=standard,
             enterprise_id=firms[firm_index].id, obd_terminal_id=f"OBD{vin[-8:]}")))
+    # --- obd: an hour of simulated driving of the demo trucks
+    from mobsrc.obd import demo as obd_demo
+    obd_demo.load(session, echo)
     _publish(keys, echo, key_file)
     return True
 

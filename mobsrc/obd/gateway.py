@@ -16,20 +16,22 @@ Per connection (asyncio streams, one task each):
   batch cannot be stored, its frames are not answered and the terminal sends them again;
 - a connection silent for the idle period, or sending only garbage, is closed.
 
-The Batcher writes one batch at a time from a worker thread (a batch when it holds
-`gateway_batch_records` records or its oldest waited `gateway_batch_ms`), so batches commit in
-order and the ACKs of one connection leave in the order its frames came.  While a batch is
-being written the next one fills; past MAX_PENDING_RECORDS waiting records, connections stop
-reading (TCP backpressure) until the writer catches up.
+The Batcher writes one batch at a time from its own thread (when `gateway_batch_records`
+records wait or the first waited `gateway_batch_ms`, taking along whatever else waits), so
+batches commit in order and the ACKs of one connection leave in the order its frames came.
+While a batch is written the next one fills; past MAX_PENDING_RECORDS waiting records,
+connections stop reading (TCP backpressure) until the writer catches up.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from redis import Redis
 
@@ -50,7 +52,7 @@ from mobsrc.obd.hj1239.messages import (
     TimeCalibrationRequest,
 )
 from mobsrc.obd.hj1239.records import flatten_frame
-from mobsrc.obd.hj1239.stream import DecodedFrame, FrameStreamDecoder, UndecodableFrame
+from mobsrc.obd.hj1239.stream import FrameStreamDecoder, UndecodableFrame
 from mobsrc.obd.ingest import GatewayItem, VehicleRef
 from mobsrc.obd.settings import ObdSettings
 
@@ -59,6 +61,7 @@ READ_SIZE = 65536
 MAX_UNAUTHENTICATED = 3          # data frames without login before the connection is closed
 MAX_GARBAGE = 64 * 1024          # bytes of garbage without one good frame before it is closed
 MAX_PENDING_RECORDS = 50_000     # records waiting for the writer before reading pauses
+MAX_BATCH_RECORDS = 10_000       # the most one write takes
 
 
 @dataclass
@@ -77,101 +80,87 @@ class GatewayStats:
     idle_closed: int = 0
     batches: int = 0
     batch_failures: int = 0
+    ack_delay_ms_max: float = 0.0   # longest wait of a frame between arrival and its ACK (last period)
 
     def line(self) -> str:
         return " ".join(f"{k}={v}" for k, v in vars(self).items())
 
 
 # --- batches ---------------------------------------------------------------------------------------
-@dataclass
-class _Pending:
-    items: list[GatewayItem] = field(default_factory=list)
-    callbacks: list[Callable[[bool], None]] = field(default_factory=list)
-    records: int = 0
-    since: float = 0.0
+_STOP = object()
 
 
 class Batcher:
-    """Collects the records of many connections; one writer thread stores them batch by batch."""
+    """Collects the records of many connections; one writer thread stores them batch by batch.
+
+    The writer thread takes frames from a queue: it starts a write once `gateway_batch_records`
+    records wait or the first waited `gateway_batch_ms`, and takes along whatever else is already
+    waiting (up to MAX_BATCH_RECORDS): idle, a frame is written at once; busy, batches grow and
+    each commit carries more.  Results go back to the event loop, which sends the ACKs."""
 
     def __init__(self, db: Database, redis: Redis | None, settings: ObdSettings, stats: GatewayStats,
-                 executor: ThreadPoolExecutor):
+                 on_room: Callable[[], None] = lambda: None):
         self.db, self.redis, self.settings, self.stats = db, redis, settings, stats
-        self.executor = executor
-        self._pending = _Pending()
-        self._wake = asyncio.Event()
-        self._room = asyncio.Event()
-        self._room.set()
-        self._timer: asyncio.TimerHandle | None = None
-        self._in_flight = 0
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._work, name="obd-batch-writer", daemon=True)
+        self._on_room = on_room        # called when the backlog is below MAX_PENDING_RECORDS again
+        self._waiting = 0              # records submitted, not yet answered (event-loop side)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._thread.start()
+
+    async def stop(self) -> None:
+        """Write what is waiting, then end the writer thread."""
+        self._queue.put(_STOP)
+        await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
 
     @property
     def waiting(self) -> int:
-        return self._pending.records + self._in_flight
+        return self._waiting
 
     def submit(self, vehicle: VehicleRef, records, on_durable: Callable[[bool], None]) -> None:
-        pending = self._pending
-        if not pending.items:
-            pending.since = time.monotonic()
-            delay = self.settings.gateway_batch_ms / 1000
-            self._timer = asyncio.get_running_loop().call_later(delay, self._wake.set)
-        pending.items.append(GatewayItem(vehicle, records))
-        pending.callbacks.append(on_durable)
-        pending.records += records.count
-        if pending.records >= self.settings.gateway_batch_records:
-            self._wake.set()
-        if self.waiting >= MAX_PENDING_RECORDS:
-            self._room.clear()
+        self._waiting += records.count
+        self._queue.put((GatewayItem(vehicle, records), on_durable, records.count, time.monotonic()))
 
-    async def room(self) -> None:
-        """Wait while too many records wait for the writer (TCP backpressure)."""
-        if not self._room.is_set():
-            await self._room.wait()
+    # --- the writer thread ---
+    def _work(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch, stopping = self._collect(first)
+            ok = self._store([item for item, *_ in batch])
+            self._loop.call_soon_threadsafe(self._answer, batch, ok)
 
-    async def run(self) -> None:
-        """The writer loop: store each batch in the worker thread, then answer its frames."""
-        loop = asyncio.get_running_loop()
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            batch = self._take()
-            if not batch.items:
-                continue
-            self._in_flight = batch.records
-            ok = await loop.run_in_executor(self.executor, self._store, batch.items)
-            self._in_flight = 0
-            for callback in batch.callbacks:
-                callback(ok)
-            if self.waiting < MAX_PENDING_RECORDS:
-                self._room.set()
-            if self._pending.records >= self.settings.gateway_batch_records:
-                self._wake.set()
+    def _collect(self, first) -> tuple[list, bool]:
+        batch, count = [first], first[2]
+        trigger = self.settings.gateway_batch_records
+        deadline = time.monotonic() + self.settings.gateway_batch_ms / 1000
+        while count < MAX_BATCH_RECORDS:
+            try:
+                if count < trigger:
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                else:
+                    item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                return batch, True
+            batch.append(item)
+            count += item[2]
+        return batch, False
 
-    def _take(self) -> _Pending:
-        """The oldest frames up to `gateway_batch_records` records; the rest waits its turn."""
-        pending, limit = self._pending, self.settings.gateway_batch_records
-        if pending.records <= limit:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._pending = _Pending()
-            return pending
-        taken, count = 0, 0
-        while taken < len(pending.items) and count < limit:
-            count += pending.items[taken].records.count
-            taken += 1
-        batch = _Pending(pending.items[:taken], pending.callbacks[:taken], count, pending.since)
-        del pending.items[:taken], pending.callbacks[:taken]
-        pending.records -= count
-        self._wake.set()
-        return batch
-
-    async def flush(self) -> None:
-        """Store what is waiting now (at shutdown)."""
-        if self._pending.items:
-            batch, self._pending = self._pending, _Pending()
-            ok = await asyncio.get_running_loop().run_in_executor(self.executor, self._store, batch.items)
-            for callback in batch.callbacks:
-                callback(ok)
+    def _answer(self, batch: list, ok: bool) -> None:
+        delay = (time.monotonic() - batch[0][3]) * 1000
+        self.stats.ack_delay_ms_max = max(self.stats.ack_delay_ms_max, round(delay, 1))
+        for _, on_durable, count, _ in batch:
+            on_durable(ok)
+            self._waiting -= count
+        if self._waiting < MAX_PENDING_RECORDS:
+            self._on_room()
 
     def _store(self, items: list[GatewayItem]) -> bool:
         try:
@@ -213,13 +202,16 @@ class Directory:
 
 
 # --- connections -------------------------------------------------------------------------------------
-class _Connection:
-    __slots__ = ("peer", "writer", "decoder", "sessions", "layouts", "acks", "unauthenticated", "garbage",
-                 "closing")
+class _Connection(asyncio.Protocol):
+    """One terminal link (an asyncio Protocol: no task and no buffer copy per read).  Stream
+    events are handled in order; while a login or logout is with the database, later events
+    of this link wait in `backlog`."""
 
-    def __init__(self, writer: asyncio.StreamWriter):
-        self.peer = writer.get_extra_info("peername")
-        self.writer = writer
+    def __init__(self, gateway: Gateway):
+        self.gateway = gateway
+        self.transport: asyncio.Transport | None = None
+        self.peer = None
+        self.last_read = 0.0
         self.decoder = FrameStreamDecoder()
         self.sessions: dict[str, VehicleRef] = {}       # VIN -> vehicle logged in on this link
         self.layouts: dict[str, Layout | None] = {}     # VIN -> layout known from its profile
@@ -227,11 +219,60 @@ class _Connection:
         self.unauthenticated = 0
         self.garbage = 0
         self.closing = False
+        self.busy = False
+        self.backlog: list = []
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        self.peer = transport.get_extra_info("peername")
+        self.last_read = asyncio.get_running_loop().time()
+        self.gateway._opened(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.last_read = asyncio.get_running_loop().time()
+        events = self.decoder.feed(data)
+        if self.busy:
+            self.backlog += events
+        else:
+            self._process(events)
+        self.gateway._throttle(self)
+
+    def eof_received(self) -> bool:
+        self.backlog += self.decoder.close()           # frames still recoverable at end of stream
+        if not self.busy:
+            self._process(self.backlog)
+            self.backlog = []
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closing = True
+        self.gateway._closed(self)
+
+    def _process(self, events: list) -> None:
+        for index, event in enumerate(events):
+            if self.closing:
+                break
+            waiting = self.gateway._handle(self, event)
+            if waiting is not None:
+                self.busy, self.backlog = True, list(events[index + 1:])
+                task = asyncio.get_running_loop().create_task(waiting)
+                task.add_done_callback(self._resume)
+                return
+        if self.closing:
+            self.transport.close()
+
+    def _resume(self, task: asyncio.Task) -> None:
+        self.busy = False
+        if not task.cancelled() and task.exception() is not None:
+            log.error("login/logout of %s failed: %s", self.peer, task.exception())
+            self.closing = True
+        events, self.backlog = self.backlog, []
+        self._process(events)
 
     def send(self, data: bytes | None) -> bool:
-        if data is None or self.writer.is_closing():
+        if data is None or self.transport is None or self.transport.is_closing():
             return False
-        self.writer.write(data)
+        self.transport.write(data)
         return True
 
 
@@ -239,20 +280,22 @@ class Gateway:
     def __init__(self, db: Database, redis: Redis | None, settings: ObdSettings):
         self.settings = settings
         self.stats = GatewayStats()
-        self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="obd-batch")
         self._lookup_threads = ThreadPoolExecutor(4, thread_name_prefix="obd-login")
         self.directory = Directory(db, self._lookup_threads)
         self.batcher: Batcher | None = None
         self._db, self._redis = db, redis
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task] = set()
+        self._connections: set[_Connection] = set()
+        self._paused: set[_Connection] = set()
 
     async def start(self, host: str | None = None, port: int | None = None,
                     reuse_port: bool = False) -> asyncio.Server:
-        self.batcher = Batcher(self._db, self._redis, self.settings, self.stats, self._writer_thread)
-        self._spawn(self.batcher.run())
-        self._server = await asyncio.start_server(
-            self._serve, host or self.settings.gateway_host,
+        self.batcher = Batcher(self._db, self._redis, self.settings, self.stats, self._resume_reading)
+        self.batcher.start()
+        self._spawn(self._close_idle())
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: _Connection(self), host or self.settings.gateway_host,
             self.settings.gateway_port if port is None else port, backlog=4096, reuse_port=reuse_port or None)
         return self._server
 
@@ -261,10 +304,10 @@ class Gateway:
         return self._server.sockets[0].getsockname()[1]
 
     async def serve_forever(self, host: str | None = None, port: int | None = None,
-                            stats_every_s: float = 60.0, reuse_port: bool = False) -> None:
+                            reuse_port: bool = False) -> None:
         server = await self.start(host, port, reuse_port)
         log.info("HJ 1239 gateway listening on %s", ", ".join(str(s.getsockname()) for s in server.sockets))
-        self._spawn(self._report_stats(stats_every_s))
+        self._spawn(self._report_stats(self.settings.gateway_stats_s))
         try:
             await server.serve_forever()
         finally:
@@ -274,10 +317,9 @@ class Gateway:
         if self._server is not None:
             self._server.close()
         if self.batcher is not None:
-            await self.batcher.flush()
+            await self.batcher.stop()
         for task in list(self._tasks):
             task.cancel()
-        self._writer_thread.shutdown(wait=True)
         self._lookup_threads.shutdown(wait=True)
 
     def _spawn(self, coroutine) -> asyncio.Task:
@@ -290,65 +332,71 @@ class Gateway:
         while True:
             await asyncio.sleep(every_s)
             log.info("gateway: %s", self.stats.line())
+            self.stats.ack_delay_ms_max = 0.0
 
-    # --- one connection ---
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connection = _Connection(writer)
+    # --- connections ---
+    def _opened(self, connection: _Connection) -> None:
+        self._connections.add(connection)
         self.stats.connections += 1
         self.stats.open_connections += 1
-        try:
-            await self._read_loop(reader, connection)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
+
+    def _closed(self, connection: _Connection) -> None:
+        if connection in self._connections:
+            self._connections.discard(connection)
             self.stats.open_connections -= 1
-            writer.close()
+        self._paused.discard(connection)
 
-    async def _read_loop(self, reader: asyncio.StreamReader, connection: _Connection) -> None:
+    def _throttle(self, connection: _Connection) -> None:
+        """TCP backpressure: stop reading while the writer is too far behind."""
+        if self.batcher.waiting >= MAX_PENDING_RECORDS and not connection.transport.is_closing():
+            connection.transport.pause_reading()
+            self._paused.add(connection)
+
+    def _resume_reading(self) -> None:
+        for connection in self._paused:
+            if not connection.transport.is_closing():
+                connection.transport.resume_reading()
+        self._paused.clear()
+
+    async def _close_idle(self) -> None:
+        """One sweep every few seconds instead of a timer per read: a connection silent for the
+        idle period is closed."""
         idle = self.settings.gateway_idle_s
-        while not connection.closing:
-            try:
-                async with asyncio.timeout(idle):
-                    chunk = await reader.read(READ_SIZE)
-            except TimeoutError:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(5.0, idle / 4))
+            cutoff = loop.time() - idle
+            for connection in [c for c in self._connections if c.last_read < cutoff and not c.busy]:
                 self.stats.idle_closed += 1
-                return
-            if not chunk:
-                break
-            for event in connection.decoder.feed(chunk):
-                await self._handle(connection, event)
-                if connection.closing:
-                    return
-            await self.batcher.room()
-        for event in connection.decoder.close():     # frames still recoverable at end of stream
-            await self._handle(connection, event)
+                self._closed(connection)
+                connection.transport.abort()
 
-    async def _handle(self, connection: _Connection, event) -> None:
+    def _handle(self, connection: _Connection, event):
+        """Deal with one stream event; returns what must be awaited (a login or logout, which
+        go to the database) or None."""
         if isinstance(event, Garbage):
             self.stats.garbage_bytes += event.nbytes
             connection.garbage += event.nbytes
             connection.closing = connection.garbage > MAX_GARBAGE
-            return
+            return None
         if isinstance(event, UndecodableFrame):
             self.stats.undecodable += 1
             log.info("undecodable frame from %s: %s", connection.peer, event.error)
-            return
+            return None
         connection.garbage = 0
         self.stats.frames += 1
-        await self._frame(connection, event)
-
-    async def _frame(self, connection: _Connection, event: DecodedFrame) -> None:
         frame, message = event.frame, event.frame.message
         if isinstance(message, Report):
             self._report(connection, frame)
         elif isinstance(message, Login):
-            await self._login(connection, frame)
+            return self._login(connection, frame)
         elif isinstance(message, TimeCalibrationRequest):
             connection.send(encode_reply(frame, now=clock.now()))
         elif isinstance(message, Logout):
-            await self._logout(connection, frame)
+            return self._logout(connection, frame)
         elif isinstance(message, EncryptedDataUnit):
             log.info("encrypted data unit from %s (%s) left unread", connection.peer, frame.vin)
+        return None
 
     async def _login(self, connection: _Connection, frame: Frame) -> None:
         admitted = await self.directory.login(frame)

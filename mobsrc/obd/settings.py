@@ -11,6 +11,7 @@
 | MOBSRC_OBD_GATEWAY_IDLE_S         | 300     | a connection silent this long is closed |
 | MOBSRC_OBD_GATEWAY_BATCH_RECORDS  | 1000    | the gateway writes when it holds this many records ... |
 | MOBSRC_OBD_GATEWAY_BATCH_MS       | 200     | ... or when its oldest record waited this long |
+| MOBSRC_OBD_GATEWAY_STATS_S        | 60      | how often the gateway logs its counters |
 | MOBSRC_OBD_ALARM_CHUNK_BATCHES    | 200     | batches the alarm job takes per transaction |
 """
 from __future__ import annotations
@@ -36,6 +37,7 @@ class ObdSettings:
     gateway_idle_s: float = 300.0
     gateway_batch_records: int = 1000
     gateway_batch_ms: float = 200.0
+    gateway_stats_s: float = 60.0
     alarm_chunk_batches: int = 200
 
     def __post_init__(self) -> None:

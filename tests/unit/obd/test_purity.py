@@ -19,7 +19,7 @@ PURE_MODULES = [
 ]
 #: the plumbing: persistence, use cases, network adapters and commands (they may use I/O)
 PLUMBING = ("api", "service", "models", "schemas", "gateway", "ingest", "storage", "alarming", "online",
-            "terminal", "cli")
+            "terminal", "cli", "demo")
 
 
 def _imported_names(module_name: str) -> set[str]:
