@@ -8,7 +8,6 @@ import logging
 import os
 import resource
 import signal
-import sys
 
 import click
 from flask.cli import with_appcontext
@@ -65,9 +64,6 @@ def _run_gateway(host, port, reuse_port: bool) -> None:
     from mobsrc.obd.settings import ObdSettings
     app = state()
     app.db.engine.dispose(close=False)        # a forked process opens its own connections
-    # The batch writer thread waits on PostgreSQL while the event loop decodes: a short GIL
-    # switch interval hands the GIL back to it quickly after each wait.
-    sys.setswitchinterval(0.0005)
     server = Gateway(app.db, app.redis, ObdSettings.from_extra(app.settings.extra))
     asyncio.run(_serve(server, host, port, reuse_port))
 

@@ -1,7 +1,8 @@
 """The HJ 1239 TCP gateway (`mobsrc gateway`): terminals connect, log in and report; their
 records go to the ingest service the HTTP endpoints use (obd/ingest.py), in batches.
 
-Per connection (asyncio streams, one task each):
+Per connection (an asyncio Protocol; no task per connection, so 10,000 idle terminals cost
+little):
 - bytes -> hj1239.stream.FrameStreamDecoder: several frames in one read, frames split across
   reads, resync after garbage (length + BCC, byte by byte), layout hint from the terminal's
   learnt profile;
@@ -14,7 +15,10 @@ Per connection (asyncio streams, one task each):
   Batcher; their ACK (the header echoed with an empty data unit, standards-telemetry.md 1.14)
   is written only once the batch holding them is committed: an ACK means durable.  When a
   batch cannot be stored, its frames are not answered and the terminal sends them again;
-- a connection silent for the idle period, or sending only garbage, is closed.
+- logouts (0x04) and removal alarms (0x06) are answered; a removal alarm is logged, not
+  stored; activation (0x07, meant for the national platform) and encrypted units are ignored;
+- a connection silent for the idle period (one sweep every few seconds, not a timer per
+  read), or sending only garbage, is closed.
 
 The Batcher writes one batch at a time from its own thread (when `gateway_batch_records`
 records wait or the first waited `gateway_batch_ms`, taking along whatever else waits), so
@@ -48,6 +52,7 @@ from mobsrc.obd.hj1239.messages import (
     LayoutSource,
     Login,
     Logout,
+    RemovalAlarm,
     Report,
     TimeCalibrationRequest,
 )
@@ -78,6 +83,7 @@ class GatewayStats:
     undecodable: int = 0
     garbage_bytes: int = 0
     idle_closed: int = 0
+    removal_alarms: int = 0
     batches: int = 0
     batch_failures: int = 0
     ack_delay_ms_max: float = 0.0   # longest wait of a frame between arrival and its ACK (last period)
@@ -394,9 +400,22 @@ class Gateway:
             connection.send(encode_reply(frame, now=clock.now()))
         elif isinstance(message, Logout):
             return self._logout(connection, frame)
+        elif isinstance(message, RemovalAlarm):
+            self._removal(connection, frame)
         elif isinstance(message, EncryptedDataUnit):
             log.info("encrypted data unit from %s (%s) left unread", connection.peer, frame.vin)
         return None
+
+    def _removal(self, connection: _Connection, frame: Frame) -> None:
+        """0x06 terminal removal alarm (HJ 1239): answered and logged for the operators; not
+        stored (no alarm kind for it yet)."""
+        if frame.vin not in connection.sessions:
+            return
+        self.stats.removal_alarms += 1
+        position = frame.message.position
+        log.warning("terminal removal alarm from %s at %s (%s, %s)", frame.vin, frame.message.at,
+                    position.longitude, position.latitude)
+        connection.send(encode_reply(frame, now=clock.now()))
 
     async def _login(self, connection: _Connection, frame: Frame) -> None:
         admitted = await self.directory.login(frame)

@@ -134,7 +134,8 @@ def decode_json_batch(body: bytes) -> tuple[list, list]:
         raw = _RAW.decode(body)
     except msgspec.ValidationError as exc:
         message = str(exc)
-        raise invalid(specs.error_field(message), specs.error_reason(message)) from None
+        field = specs.error_field(message)
+        raise invalid(field if field in ("records", "obd_info") else "body", specs.error_reason(message)) from None
     return [_decode_one(_STREAM, r) for r in raw.records], [_decode_one(_INFO, r) for r in raw.obd_info]
 
 

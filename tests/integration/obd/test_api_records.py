@@ -137,6 +137,8 @@ def test_bad_bodies_get_a_problem_with_the_right_status(client, as_terminal, tru
     assert client.post(url, data=b"{not json", headers=as_terminal, content_type="application/json").status_code == 400
     wrong = client.post(url, json={"records": {"vin": 1}}, headers=as_terminal)
     assert wrong.status_code == 422 and wrong.json["errors"][0]["field"] == "records"
+    not_an_object = client.post(url, json=[], headers=as_terminal)
+    assert not_an_object.status_code == 422 and not_an_object.json["errors"][0]["field"] == "body"
     assert client.post(url, data=b"{}", headers=as_terminal, content_type="text/plain").status_code == 415
     monkeypatch.setitem(app.extensions, "mobsrc.obd", ObdSettings(max_batch_records=2))
     too_many = post_records(client, as_terminal, [sample(truck.vin, minutes_ago(i)) for i in range(3)])

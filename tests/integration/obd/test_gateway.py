@@ -16,9 +16,15 @@ from mobsrc.core import clock
 from mobsrc.core.audit import act_as
 from mobsrc.core.auth.principals import SYSTEM
 from mobsrc.obd.gateway import Gateway
-from mobsrc.obd.hj1239.codec import decode_frame
+from mobsrc.obd.hj1239.codec import decode_frame, encode_frame, make_frame
 from mobsrc.obd.hj1239.framing import FrameSplitter, RawFrame
-from mobsrc.obd.hj1239.messages import Acknowledgement, Command, TimeCalibrationAnswer
+from mobsrc.obd.hj1239.messages import (
+    Acknowledgement,
+    Command,
+    Position,
+    RemovalAlarm,
+    TimeCalibrationAnswer,
+)
 from mobsrc.obd.hj1239.simulate import TruckPlan, simulate_trip, trip_bytes
 from mobsrc.obd.settings import ObdSettings
 from mobsrc.obd.terminal import play, simulate_fleet
@@ -172,6 +178,17 @@ def test_data_for_another_vin_than_the_logged_in_one_is_refused(gateway, fleet, 
     link.answers(1)
     link.send(foreign)
     assert link.answers(1, timeout=0.5) == [] and stored(committed_app, fleet[1]) == 0
+    link.close()
+
+
+def test_a_removal_alarm_is_answered(gateway, fleet):
+    link = Link(gateway.port)
+    link.send(trip(fleet[0])[0])
+    link.answers(1)
+    alarm = RemovalAlarm(clock.now().replace(microsecond=0), 1, Position.from_degrees(106.7, 26.5))
+    link.send(encode_frame(make_frame(fleet[0], alarm)))
+    assert [a.header.command for a in link.answers(1)] == [Command.REMOVAL_ALARM]
+    assert gateway.stats.removal_alarms == 1
     link.close()
 
 
