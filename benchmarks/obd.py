@@ -119,6 +119,16 @@ class Process:
         except subprocess.TimeoutExpired:
             self.popen.kill()
 
+    def cpu_s(self) -> float:
+        """CPU seconds of the process and its children (gateway processes fork)."""
+        pids = [self.popen.pid] + [int(p) for p in Path(f"/proc/{self.popen.pid}/task/{self.popen.pid}/children")
+                                   .read_text().split()]
+        total = 0.0
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.popen.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -302,9 +312,13 @@ def gateway_path(pg_url, redis_url, fleet, data, batch: int, per_frame: int, lim
     try:
         wait_port(port)
         time.sleep(1 if processes > 1 else 0)
+        cpu_before = server.cpu_s()
         seconds, acks = gateway_run(port, frames)
+        cpu = server.cpu_s() - cpu_before
     finally:
         server.stop()
+    print(f"  gateway ({processes} process(es)), batch {batch}, {per_frame}/frame: {cpu:.2f} s CPU for {records:,} "
+          f"records = {cpu / records * 1e6:.1f} us/record, over {seconds:.2f} s")
     stored = count(pg_url)
     assert acks == len(frames) and stored == records, (acks, len(frames), stored, records)
     label = f"TCP gateway, {per_frame} sample(s) per frame" + (f", {processes} processes" if processes > 1 else "")

@@ -42,7 +42,7 @@ _vehicles = table("vehicles", column("id"), column("vin"), column("enterprise_id
                   column("plate_colour"))
 
 
-class Settings:
+class RulesInForce:
     """The rule settings in force for one evaluation."""
 
     def __init__(self, session: Session):
@@ -74,7 +74,7 @@ def evaluate_next_batches(session: Session, limit: int) -> int:
 
 
 def evaluate_vehicles(session: Session, vehicle_ids: list[int], now: datetime) -> None:
-    settings = Settings(session)
+    settings = RulesInForce(session)
     for start in range(0, len(vehicle_ids), VEHICLES_PER_QUERY):
         chunk = vehicle_ids[start:start + VEHICLES_PER_QUERY]
         windows = load_windows(session, chunk, now, settings.window)
@@ -88,7 +88,7 @@ def evaluate_vehicles(session: Session, vehicle_ids: list[int], now: datetime) -
 
 
 def judge_window(session: Session, window: _Window, open_alarms: dict[AlarmKind, Alarm],
-                 settings: Settings, now: datetime) -> None:
+                 settings: RulesInForce, now: datetime) -> None:
     decisions = evaluate_rules(window.view, settings.params, settings.enabled)
     for kind in settings.disabled & open_alarms.keys():
         decisions[(window.view.vin, kind)] = None          # a switched-off rule closes its alarms
@@ -113,7 +113,7 @@ def _open_alarms(session: Session, vehicle_ids: list[int]) -> dict[int, dict[Ala
     return out
 
 
-def open_alarm(session: Session, window: _Window, decision: AlarmDecision, settings: Settings,
+def open_alarm(session: Session, window: _Window, decision: AlarmDecision, settings: RulesInForce,
                now: datetime) -> Alarm | None:
     """Open an alarm with its evidence; None if another worker opened it a moment ago."""
     alarm = Alarm(vehicle_id=window.vehicle_id, vin=window.view.vin, enterprise_id=window.enterprise_id,
@@ -229,7 +229,7 @@ def detect_offline_terminals(session: Session, now: datetime | None = None) -> t
     """Open an offline alarm for each vehicle silent longer than the rule's period; close those
     whose terminal is back. Returns (opened, closed)."""
     now = now or clock.now()
-    settings = Settings(session)
+    settings = RulesInForce(session)
     rule = RULES_BY_ID["terminal_offline"]
     if rule not in settings.enabled:
         return 0, 0
