@@ -73,8 +73,10 @@ class Records(MethodView):
     @requires(TERMINAL)
     @blp.doc(requestBody=_JSON_BODY)
     @blp.response(200, RecordBatchAnswerSchema)
+    @blp.alt_response(400, description="the body is not JSON")
     @blp.alt_response(413, description="more records than MOBSRC_OBD_MAX_BATCH_RECORDS")
     @blp.alt_response(415, description="not application/json")
+    @blp.alt_response(422, description="not an object of `records` / `obd_info` lists")
     def post(self):
         """Submit telemetry as JSON: engine data-stream samples and OBD snapshots.
 
@@ -92,7 +94,9 @@ class Frames(MethodView):
     @requires(TERMINAL)
     @blp.doc(requestBody=_FRAMES_BODY)
     @blp.response(200, FramesAnswerSchema)
+    @blp.alt_response(413, description="more records than MOBSRC_OBD_MAX_BATCH_RECORDS")
     @blp.alt_response(415, description="not application/octet-stream")
+    @blp.alt_response(422, description="no frame in the body")
     def post(self):
         """Submit raw HJ 1239 frames (application/octet-stream, one or more frames).
 
