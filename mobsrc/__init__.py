@@ -36,6 +36,9 @@ def _feature_blueprints():
     # --- zones
     from mobsrc.zones import api as zones_api
     blueprints += zones_api.BLUEPRINTS
+    # --- obd
+    from mobsrc.obd import api as obd_api
+    blueprints += obd_api.BLUEPRINTS
     return blueprints
 
 

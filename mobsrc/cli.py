@@ -251,6 +251,10 @@ COMMANDS += (im,)
 from mobsrc.zones.cli import zones as zones_commands  # noqa: E402  (click only; cheap to import)
 
 COMMANDS += (zones_commands,)
+# --- obd
+from mobsrc.obd import cli as obd_cli  # noqa: E402
+
+COMMANDS += obd_cli.COMMANDS
 
 
 def register(app: Flask) -> None:

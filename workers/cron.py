@@ -18,6 +18,11 @@ PERIODIC = [
     # --- zones
     ("zones.close_silent_visits", 300),
     ("zones.maintain_position_partitions", 3600),
+    # --- obd
+    ("obd.maintain_partitions", 3600),
+    ("obd.detect_offline_terminals", 300),
+    ("obd.escalate_open_alarms", 900),
+    ("obd.compute_online_rates", 3600),
 ]
 
 

@@ -43,6 +43,12 @@ JOBS: dict[str, JobSpec] = {
     "zones.evaluate_positions": JobSpec("workers.jobs.zones.evaluate_positions", "geofence"),
     "zones.close_silent_visits": JobSpec("workers.jobs.zones.close_silent_visits", "geofence"),
     "zones.maintain_position_partitions": JobSpec("workers.jobs.zones.maintain_position_partitions", "maintenance"),
+    # --- obd
+    "obd.evaluate_pending_batches": JobSpec("workers.jobs.obd.evaluate_pending_batches", "rules"),
+    "obd.detect_offline_terminals": JobSpec("workers.jobs.obd.detect_offline_terminals", "rules"),
+    "obd.escalate_open_alarms": JobSpec("workers.jobs.obd.escalate_open_alarms", "rules"),
+    "obd.compute_online_rates": JobSpec("workers.jobs.obd.compute_online_rates", "reports"),
+    "obd.maintain_partitions": JobSpec("workers.jobs.obd.maintain_partitions", "maintenance"),
 }
 
 # Functions `(session) -> list[PendingJob]` that find accepted work whose job never finished.
@@ -50,6 +56,8 @@ RECONCILERS: list[str] = [
     "mobsrc.registry.imports:pending_imports",
     # --- zones
     "mobsrc.zones.positions:pending_batches",
+    # --- obd
+    "mobsrc.obd.service:pending_batches",
 ]
 
 

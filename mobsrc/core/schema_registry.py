@@ -16,6 +16,8 @@ MODEL_MODULES = (
     "mobsrc.im.models",
     # --- zones
     "mobsrc.zones.models",
+    # --- obd
+    "mobsrc.obd.models",
 )
 
 

@@ -100,6 +100,9 @@ def load(session: Session, echo: Callable[[str], None] = print, key_file: Path =
             enterprise_id=firms[firm_index].id, obd_terminal_id=f"OBD{vin[-8:]}")))
     _load_im(session)  # --- im
     _demo_zones(session)  # --- zones
+    # --- obd: an hour of simulated driving of the demo trucks
+    from mobsrc.obd import demo as obd_demo
+    obd_demo.load(session, echo)
     _publish(keys, echo, key_file)
     return True
 

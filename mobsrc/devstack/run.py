@@ -59,6 +59,8 @@ def _start_processes(env: dict, port: int, api_workers: int) -> dict[str, subpro
         "worker": [python, "-m", "workers"],
         "cron": [python, "-m", "workers.cron"],
     }
+    # --- obd: the HJ 1239 TCP gateway beside the API (port: MOBSRC_OBD_GATEWAY_PORT, default 9210)
+    commands["gateway"] = [python, "-m", "mobsrc.cli", "gateway"]
     return {name: subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, start_new_session=True)
             for name, cmd in commands.items()}
 
@@ -86,6 +88,9 @@ def _announce(port: int) -> None:
     say(f"  OpenAPI  {base}/api/v1/openapi.json")
     say(f"  Health   {base}/api/v1/health")
     say(f"  Demo API keys: {VAR / 'demo-keys.txt'}")
+    # --- obd
+    say(f"  OBD gateway (HJ 1239, TCP) 127.0.0.1:{os.environ.get('MOBSRC_OBD_GATEWAY_PORT', '9210')}"
+        f"  (try: mobsrc simulate --registered 4)")
 
 
 def main(port: int = 8000, api_workers: int = 2, load_demo: bool = True) -> int:

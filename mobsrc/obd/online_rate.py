@@ -62,8 +62,16 @@ def _slot_of(local: datetime, tz: ZoneInfo, slot_s: int) -> int:
 
 def _online_day(day: date, filled: set[int], bounds: tuple[datetime, datetime], tz: ZoneInfo,
                 slot_s: int) -> OnlineDay:
+    return online_day(day, len(filled), min(filled), max(filled), bounds, tz=tz, slot_s=slot_s)
+
+
+def online_day(day: date, slots_with_data: int, first_slot: int, last_slot: int,
+               bounds: tuple[datetime, datetime], *, tz: ZoneInfo = SHANGHAI,
+               slot_s: int = DEFAULT_SLOT_S) -> OnlineDay:
+    """The OnlineDay of slot counts made elsewhere (the database: slot = seconds since the
+    local midnight // slot_s, each counted once)."""
     length_s = (_day_start(day + timedelta(days=1), tz) - _day_start(day, tz)).total_seconds()
-    return OnlineDay(day, len(filled), max(filled) - min(filled) + 1,
+    return OnlineDay(day, slots_with_data, last_slot - first_slot + 1,
                      int(-(-length_s // slot_s)), bounds[0], bounds[1])
 
 

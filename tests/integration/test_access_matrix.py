@@ -101,6 +101,20 @@ ACCESS: dict[tuple[str, str], frozenset | str] = {
     ("GET", "/api/v1/positions/latest"): {A, P, OP},
     ("GET", "/api/v1/machines/<int:machine_id>/position"): {A, P, OP},
     ("GET", "/api/v1/machines/<int:machine_id>/track"): {A, P, OP},
+    # --- obd
+    ("POST", "/api/v1/obd/records"): {T},
+    ("POST", "/api/v1/obd/frames"): {T},
+    ("GET", "/api/v1/obd/vehicles/<int:vehicle_id>/records"): {A, P, OP},
+    ("GET", "/api/v1/obd/vehicles/<int:vehicle_id>/obd-info"): {A, P, OP},
+    ("GET", "/api/v1/obd/vehicles/<int:vehicle_id>/state"): {A, P, OP},
+    ("GET", "/api/v1/obd/alarms"): {A, P, OP},
+    ("GET", "/api/v1/obd/alarms/<int:alarm_id>"): {A, P, OP},
+    ("GET", "/api/v1/obd/rules"): {A, P},
+    ("GET", "/api/v1/obd/rules/<string:rule_id>"): {A, P},
+    ("PUT", "/api/v1/obd/rules/<string:rule_id>"): {A},
+    ("GET", "/api/v1/obd/rules/<string:rule_id>/versions"): {A, P},
+    ("GET", "/api/v1/obd/online-rates"): {A, P, OP},
+    ("GET", "/api/v1/obd/online-rates/fleet"): {A, P, OP},
 }
 # The generated spec, its docs page and the docs' static files are documentation, open to all.
 DOCUMENTATION_ENDPOINTS = {"api-docs.openapi_json", "api-docs.openapi_swagger_ui", "docs_asset", "static"}

@@ -25,6 +25,9 @@ PURE_MODULES = [
     "mobsrc/zones/engine.py", "mobsrc/zones/grid.py", "mobsrc/zones/schedule.py", "mobsrc/zones/visits.py",
     "mobsrc/zones/rules.py", "mobsrc/zones/fixes.py", "mobsrc/zones/presence.py", "mobsrc/zones/batches.py",
     "mobsrc/core/geo/geojson.py", "mobsrc/core/geo/distance.py",
+    # --- obd
+    "mobsrc/obd/rows.py", "mobsrc/obd/intake.py", "mobsrc/obd/record_specs.py", "mobsrc/obd/escalation.py",
+    "mobsrc/obd/partition_plan.py", "mobsrc/obd/settings.py",
 ]
 
 

@@ -13,6 +13,8 @@ import struct
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mobsrc.registry.identifiers import vin_problem
+
 START = b"##"
 HEADER = struct.Struct(">2sB17sBBH")
 HEADER_SIZE = 24
@@ -86,24 +88,18 @@ def check_frame(data: bytes, max_data_unit: int = MAX_DATA_UNIT) -> int:
 
 
 # --- VIN (GB 16735, standards-telemetry.md 4.1 [CONFIRMED]) ------------------------------
-# TODO: use registry.identifiers once merged (vin_check_digit / validate_vin); private copy.
-_VIN_LETTERS = dict(zip("ABCDEFGHJKLMNPRSTUVWXYZ",
-                        (1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9)))
-_VIN_VALUES = {**{str(d): d for d in range(10)}, **_VIN_LETTERS}
-_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+# The check-digit rule lives in registry.identifiers (pure); these are the flags a frame carries.
+_VIN_ALPHABET = frozenset("0123456789ABCDEFGHJKLMNPRSTUVWXYZ")   # no I, O, Q
 
 
-def _vin_chars_ok(vin: str) -> bool:
-    """17 characters, digits and capitals except I, O, Q."""
-    return len(vin) == 17 and all(c in _VIN_VALUES for c in vin)
+def vin_chars_ok(vin: str) -> bool:
+    """17 characters, digits and capitals except I, O, Q (the check digit aside)."""
+    return len(vin) == 17 and _VIN_ALPHABET.issuperset(vin)
 
 
-def _vin_check_ok(vin: str) -> bool:
+def vin_check_ok(vin: str) -> bool:
     """Characters valid and position 9 equals the GB 16735 check digit."""
-    if not _vin_chars_ok(vin):
-        return False
-    remainder = sum(_VIN_VALUES[c] * w for c, w in zip(vin, _VIN_WEIGHTS)) % 11
-    return vin[8] == ("X" if remainder == 10 else str(remainder))
+    return vin_problem(vin) is None
 
 
 # --- incremental splitter for a TCP byte stream (1.16 steps 1-2) --------------------------

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, Union
 
-from mobsrc.obd.hj1239.framing import _vin_check_ok
+from mobsrc.obd.hj1239.framing import vin_check_ok
 from mobsrc.obd.hj1239.tables import (
     ENGINE_BODY,
     HYBRID_BODY,
@@ -210,7 +210,7 @@ class ObdInfo:
 
     @property
     def vin_check_ok(self) -> bool:
-        return _vin_check_ok(self.vin)
+        return vin_check_ok(self.vin)
 
     @property
     def cal_id(self) -> str:

@@ -152,6 +152,8 @@ def decode_report(data: bytes, start: int, end: int, *, resent: bool, hint: Layo
 def _choose(candidates: list[_Candidate], errors: dict[Layout, FrameError],
             hint: Layout | None) -> _Candidate:
     exact = [c for c in candidates if c.exact]
+    if len(exact) == 1 and len(candidates) == 1:
+        return exact[0]
     if exact:
         return max(exact, key=lambda c: (c.layout is hint, -c.bad_times, c.known_blocks,
                                          c.layout is Layout.HJ))

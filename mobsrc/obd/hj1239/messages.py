@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Union
 
-from mobsrc.obd.hj1239.framing import NOT_ENCRYPTED, _vin_chars_ok, _vin_check_ok
+from mobsrc.obd.hj1239.framing import NOT_ENCRYPTED, vin_chars_ok, vin_check_ok
 from mobsrc.obd.hj1239.info_blocks import (  # noqa: F401 — re-exported
     EngineStream,
     HybridStream,
@@ -190,12 +190,12 @@ class Frame:
 
     @property
     def vin_chars_ok(self) -> bool:
-        return _vin_chars_ok(self.header.vin)
+        return vin_chars_ok(self.header.vin)
 
     @property
     def vin_check_ok(self) -> bool:
         """GB 16735 check digit; a flag, never a reason to reject (1.16 step 3)."""
-        return _vin_check_ok(self.header.vin)
+        return vin_check_ok(self.header.vin)
 
     @property
     def status(self) -> FrameStatus:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from mobsrc.obd.hj1239.framing import _vin_check_ok
+from mobsrc.obd.hj1239.framing import vin_check_ok
 from mobsrc.obd.hj1239.messages import Frame, Layout, ObdInfo, Report, ResentReport, UnknownBlock
 from mobsrc.obd.hj1239.tables import (
     OBD_FIELD,
@@ -115,6 +115,10 @@ class FrameRecords:
     obd: tuple[ObdRecord, ...] = ()
     rejected: tuple[RecordRejected, ...] = ()
 
+    @property
+    def count(self) -> int:
+        return len(self.streams) + len(self.obd) + len(self.rejected)
+
 
 # --- scaling ----------------------------------------------------------------------------------
 class _Scaler:
@@ -205,7 +209,7 @@ def obd_record(vin: str, kind: ReportKind, layout: Layout, block: ObdInfo, *,
     return ObdRecord(
         vin, block.collected_at, kind, block.serial, layout, block.protocol, block.mil_on, count,
         block.dtcs, block.dtc_codes, block.cal_id, block.cvn, block.cvn_hex, block.vin,
-        _vin_check_ok(block.vin), block.support_map, block.readiness_map,
+        vin_check_ok(block.vin), block.support_map, block.readiness_map,
         block.supported_monitors, block.incomplete_monitors, block.iupr, clock_suspect)
 
 

@@ -12,8 +12,8 @@ from mobsrc.obd.hj1239.framing import (
     Garbage,
     GarbageReason,
     RawFrame,
-    _vin_chars_ok,
-    _vin_check_ok,
+    vin_chars_ok,
+    vin_check_ok,
     build_frame,
     check_frame,
     compute_bcc,
@@ -78,8 +78,8 @@ def test_build_frame_reproduces_example_b():
     ("\x00" * 17, False, False),
 ])
 def test_vin_characters_and_gb16735_check_digit(vin, chars_ok, check_ok):
-    assert _vin_chars_ok(vin) is chars_ok
-    assert _vin_check_ok(vin) is check_ok
+    assert vin_chars_ok(vin) is chars_ok
+    assert vin_check_ok(vin) is check_ok
 
 
 # --- splitter ----------------------------------------------------------------------------
