@@ -29,7 +29,11 @@ def _feature_blueprints():
     from mobsrc.enforcement import api as enforcement_api
     from mobsrc.registry import api as registry_api
 
-    return [health_blp, accounts_api.blp, *registry_api.BLUEPRINTS, *enforcement_api.BLUEPRINTS]
+    blueprints = [health_blp, accounts_api.blp, *registry_api.BLUEPRINTS, *enforcement_api.BLUEPRINTS]
+    # --- remote_sensing
+    from mobsrc.remote_sensing import api as remote_sensing_api
+    blueprints += remote_sensing_api.BLUEPRINTS
+    return blueprints
 
 
 def _configure(app: Flask, settings: Settings) -> None:

@@ -11,6 +11,9 @@ from mobsrc.extensions import state
 # (job name, interval in seconds). Features append their periodic work here.
 PERIODIC = [
     ("core.reconcile_unprocessed_work", 60),
+    # --- remote_sensing
+    ("remote_sensing.rematch_readings", 300),
+    ("remote_sensing.maintain_partitions", 3600),
 ]
 
 

@@ -34,11 +34,17 @@ class JobSpec:
 JOBS: dict[str, JobSpec] = {
     "registry.import_machines_csv": JobSpec("workers.jobs.registry.import_machines_csv", "ingest"),
     "core.reconcile_unprocessed_work": JobSpec("workers.jobs.core.reconcile_unprocessed_work", "maintenance"),
+    # --- remote_sensing
+    "remote_sensing.judge_batch": JobSpec("workers.jobs.remote_sensing.judge_batch", "rules"),
+    "remote_sensing.rematch_readings": JobSpec("workers.jobs.remote_sensing.rematch_readings", "rules"),
+    "remote_sensing.maintain_partitions": JobSpec("workers.jobs.remote_sensing.maintain_partitions", "maintenance"),
 }
 
 # Functions `(session) -> list[PendingJob]` that find accepted work whose job never finished.
 RECONCILERS: list[str] = [
     "mobsrc.registry.imports:pending_imports",
+    # --- remote_sensing
+    "mobsrc.remote_sensing.judging:pending_batches",
 ]
 
 

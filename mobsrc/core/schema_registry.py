@@ -12,6 +12,8 @@ MODEL_MODULES = (
     "mobsrc.core.audit",
     "mobsrc.registry.models",
     "mobsrc.enforcement.models",
+    # --- remote_sensing
+    "mobsrc.remote_sensing.models",
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import insert, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -404,3 +404,19 @@ def list_vehicles(session: Session, principal: Principal, filters: dict, cursor:
         if filters.get(name) is not None:
             stmt = stmt.where(getattr(Vehicle, name) == filters[name])
     return paginate(session, stmt, [Vehicle.id], cursor, limit)
+
+
+# --- remote_sensing: plate matching for roadside readings ----------------------------------------
+
+
+def vehicles_by_plate(session: Session, plates: list[tuple[str, str]]) -> dict[tuple[str, str], Vehicle]:
+    """Registered vehicles keyed by (plate, colour value), for many (plate, colour) pairs in one
+    query (plates normalised, as stored)."""
+    if not plates:
+        return {}
+    stmt = select(Vehicle).where(tuple_(Vehicle.plate, Vehicle.plate_colour).in_(sorted(set(plates))))
+    return {(v.plate, v.plate_colour.value): v for v in session.scalars(stmt)}
+
+
+def vehicles_by_id(session: Session, ids: list[int]) -> list[Vehicle]:
+    return list(session.scalars(select(Vehicle).where(Vehicle.id.in_(ids)).order_by(Vehicle.id))) if ids else []

@@ -16,6 +16,10 @@ PURE_MODULES = [
     "mobsrc/registry/lifecycle.py", "mobsrc/registry/emissions.py", "mobsrc/core/errors.py",
     "mobsrc/core/clock.py", "mobsrc/core/auth/keys.py", "mobsrc/core/auth/principals.py",
     "mobsrc/core/geo/crs.py", "mobsrc/enforcement/register.py", "mobsrc/enforcement/legal_bases.py",
+    # --- remote_sensing
+    *(f"mobsrc/remote_sensing/{name}.py" for name in (
+        "calibration", "confirmation", "judgement", "limit_documents", "limits", "payloads", "readings",
+        "statistics", "validity", "verdicts", "vsp")),
 ]
 
 
