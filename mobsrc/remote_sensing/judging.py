@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import distinct, select, text, tuple_, update
+from sqlalchemy import select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -50,7 +50,7 @@ VERDICT_COLUMNS = ("reading_id", "measured_at", "station_id", "plate", "plate_co
                    "enterprise_id", "fuel", "calibration_id", "outcome", "limit_version", "reasons",
                    "pollutants", "exceeded", "passed", "black_smoke", "vsp_kw_t", "vsp_source", "judged_at")
 VERDICT_TYPES = ("int8", "timestamptz", "int8", "varchar", "varchar", "int8", "int8", "varchar", "int8",
-                 "varchar", "varchar", "jsonb", "jsonb", "text[]", "text[]", "bool", "float8", "varchar",
+                 "varchar", "varchar", "jsonb", "jsonb", "varchar[]", "varchar[]", "bool", "float8", "varchar",
                  "timestamptz")
 _READING_FIELDS = ("speed_kmh", "accel_ms2", "vsp_kw_t", "opacity_pct", "k_m1", "ringelmann_grade", "no_ppm",
                    "co_pct", "hc_ppm", "co2_pct", "wind_ms", "temp_c", "rh_pct", "rain")
@@ -209,7 +209,7 @@ def rematch_readings(session: Session) -> int:
 
 
 def _changed_vehicle_ids(session: Session, since: datetime | None) -> list[int]:
-    stmt = select(distinct(AuditEntry.entity_id)).where(AuditEntry.entity == "vehicles")
+    stmt = select(AuditEntry.entity_id).distinct().where(AuditEntry.entity == "vehicles")
     if since is not None:
         stmt = stmt.where(AuditEntry.at >= since)
     return [int(value) for value in session.scalars(stmt) if value and value.isdigit()]
