@@ -25,6 +25,9 @@ from mobsrc.core.jobs import QUEUES
 from tests.integration import factories
 
 KEEP_ON_TRUNCATE = {"districts", "alembic_version", "spatial_ref_sys"}
+# --- remote_sensing: seeded reference data the migrations insert (the default limit table; the legal
+# bases violations refer to) must survive a committed test, or every later test runs without it.
+KEEP_ON_TRUNCATE |= {"rs_limit_tables", "legal_bases"}
 
 
 @pytest.fixture(scope="session")
