@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert, or_, select, tuple_
+from sqlalchemy import ARRAY, String, any_, bindparam, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -412,10 +412,13 @@ def list_vehicles(session: Session, principal: Principal, filters: dict, cursor:
 def vehicles_by_plate(session: Session, plates: list[tuple[str, str]]) -> dict[tuple[str, str], Vehicle]:
     """Registered vehicles keyed by (plate, colour value), for many (plate, colour) pairs in one
     query (plates normalised, as stored)."""
-    if not plates:
+    wanted = set(plates)
+    if not wanted:
         return {}
-    stmt = select(Vehicle).where(tuple_(Vehicle.plate, Vehicle.plate_colour).in_(sorted(set(plates))))
-    return {(v.plate, v.plate_colour.value): v for v in session.scalars(stmt)}
+    # One array parameter, not one bind per plate: the statement stays small and cacheable.
+    numbers = bindparam("plates", sorted({plate for plate, _ in wanted}), type_=ARRAY(String))
+    found = session.scalars(select(Vehicle).where(Vehicle.plate == any_(numbers)))
+    return {key: v for v in found if (key := (v.plate, v.plate_colour.value)) in wanted}
 
 
 def vehicles_by_id(session: Session, ids: list[int]) -> list[Vehicle]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import orjson
 from psycopg.types.json import Jsonb
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -29,5 +30,5 @@ def copy_rows(session: Session, table: str, columns: Sequence[str], types: Seque
             if json_columns:
                 row = list(row)
                 for i in json_columns:
-                    row[i] = Jsonb(row[i])
+                    row[i] = Jsonb(row[i], dumps=orjson.dumps)
             copy.write_row(row)

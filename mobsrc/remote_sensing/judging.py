@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text, tuple_, update
+from sqlalchemy import ARRAY, String, any_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -46,6 +46,7 @@ from mobsrc.remote_sensing.verdicts import Outcome, Verdict
 SOURCE = "remote_sensing"
 REMATCH_MARK = "rematch"
 REMATCH_OVERLAP = timedelta(minutes=15)
+REMATCH_CHUNK = 1000  # vehicles per query
 VERDICT_COLUMNS = ("reading_id", "measured_at", "station_id", "plate", "plate_colour", "vehicle_id",
                    "enterprise_id", "fuel", "calibration_id", "outcome", "limit_version", "reasons",
                    "pollutants", "exceeded", "passed", "black_smoke", "vsp_kw_t", "vsp_source", "judged_at")
@@ -161,7 +162,7 @@ def record_black_smoke(session: Session, station, judged: list[Judged]) -> dict:
     A capture without a readable plate has no subject to charge: it stays on the reading
     (verdict black_smoke, queryable) for review. Returns counts for the batch row."""
     captured = [j for j in judged if j.verdict.black_smoke]
-    plated = [j for j in captured if j.plate_key is not None]
+    plated = [j for j in captured if j.row.plate is not None]
     lonlat = lonlat_of(station.location)
     for j in plated:
         enforcement.record_violation(session, _smoke_draft(j, station, lonlat))
@@ -176,7 +177,8 @@ def _smoke_draft(j: Judged, station, lonlat) -> ViolationDraft:
     return ViolationDraft(
         kind=ViolationKind.BLACK_SMOKE, occurred_at=row.measured_at, source=SOURCE,
         source_ref=f"rs_reading:{row.id}", subject_type=SubjectType.VEHICLE,
-        vehicle_id=vehicle.id if vehicle else None, plate=row.plate, plate_colour=row.plate_colour.value,
+        vehicle_id=vehicle.id if vehicle else None, plate=row.plate,
+        plate_colour=row.plate_colour.value if row.plate_colour else None,
         vin=vehicle.vin if vehicle else None, enterprise_id=vehicle.enterprise_id if vehicle else None,
         lon=lonlat[0] if lonlat else None, lat=lonlat[1] if lonlat else None,
         district_code=station.district_code, evidence=_evidence([row]), details=details)
@@ -198,30 +200,43 @@ def rematch_readings(session: Session) -> int:
     run; returns how many readings were matched."""
     session.execute(text("SELECT pg_advisory_xact_lock(hashtext('rs-rematch'))"))  # one run at a time
     started = clock.now()
-    mark = session.get(RsJobMark, REMATCH_MARK)
-    vehicles = registry.vehicles_by_id(session, _changed_vehicle_ids(session, mark.at - REMATCH_OVERLAP
-                                                                     if mark else None))
-    stale = _unmatched_verdicts(session, {(v.plate, v.plate_colour.value) for v in vehicles})
-    judged = _judge_again(session, stale)
+    since = _rematch_since(session)
+    ids = _changed_vehicle_ids(session, since) if since is not None else []
+    matched = 0
+    for chunk in range(0, len(ids), REMATCH_CHUNK):
+        vehicles = registry.vehicles_by_id(session, ids[chunk:chunk + REMATCH_CHUNK])
+        stale = _unmatched_verdicts(session, {(v.plate, v.plate_colour.value) for v in vehicles})
+        matched += len(_judge_again(session, stale))
     session.execute(pg_insert(RsJobMark).values(name=REMATCH_MARK, at=started).on_conflict_do_update(
         index_elements=["name"], set_={"at": started}))
-    return len(judged)
+    return matched
 
 
-def _changed_vehicle_ids(session: Session, since: datetime | None) -> list[int]:
-    stmt = select(AuditEntry.entity_id).distinct().where(AuditEntry.entity == "vehicles")
-    if since is not None:
-        stmt = stmt.where(AuditEntry.at >= since)
-    return [int(value) for value in session.scalars(stmt) if value and value.isdigit()]
+def _rematch_since(session: Session) -> datetime | None:
+    """From the last run (less the overlap); on the first run, from the first verdict ever given
+    (vehicles registered before it were matched at judgement). None: nothing was judged yet."""
+    mark = session.get(RsJobMark, REMATCH_MARK)
+    if mark is not None:
+        return mark.at - REMATCH_OVERLAP
+    first = session.scalar(select(func.min(RsVerdict.judged_at)))
+    return None if first is None else first - REMATCH_OVERLAP
+
+
+def _changed_vehicle_ids(session: Session, since: datetime) -> list[int]:
+    stmt = select(AuditEntry.entity_id).distinct().where(AuditEntry.entity == "vehicles", AuditEntry.at >= since)
+    return sorted(int(value) for value in session.scalars(stmt) if value and value.isdigit())
 
 
 def _unmatched_verdicts(session: Session, plates: set[tuple[str, str]]) -> list:
+    """Current verdicts without a vehicle, of these plates + colours (one array parameter)."""
     if not plates:
         return []
-    stmt = select(RsVerdict.id, RsVerdict.reading_id, RsVerdict.measured_at, RsVerdict.station_id).where(
-        RsVerdict.superseded_at.is_(None), RsVerdict.vehicle_id.is_(None),
-        tuple_(RsVerdict.plate, RsVerdict.plate_colour).in_(sorted(plates)))
-    return session.execute(stmt).all()
+    numbers = bindparam("plates", sorted({plate for plate, _ in plates}), type_=ARRAY(String))
+    stmt = select(RsVerdict.id, RsVerdict.reading_id, RsVerdict.measured_at, RsVerdict.station_id,
+                  RsVerdict.plate, RsVerdict.plate_colour).where(
+        RsVerdict.superseded_at.is_(None), RsVerdict.vehicle_id.is_(None), RsVerdict.plate == any_(numbers))
+    return [row for row in session.execute(stmt)
+            if row.plate_colour is not None and (row.plate, row.plate_colour.value) in plates]
 
 
 def _judge_again(session: Session, stale: list) -> list[Judged]:

@@ -191,3 +191,9 @@ def test_two_stations_judge_with_their_own_calibration(client, session, principa
     theirs = client.get("/api/v1/remote-sensing/readings", headers=headers).json["items"]
     assert [r["verdict"]["outcome"] for r in mine] == ["pass"]
     assert [r["verdict"]["outcome"] for r in theirs] == ["invalid"]
+
+
+def test_black_smoke_with_a_plate_but_no_colour_is_still_charged_to_the_plate(rs, session):
+    rs.post_and_judge(reading(plate_colour=None, ringelmann_grade=4))
+    violation = session.scalar(select(Violation).where(Violation.kind == ViolationKind.BLACK_SMOKE))
+    assert (violation.plate, violation.plate_colour, violation.vehicle_id) == ("贵A12345", None, None)
