@@ -93,19 +93,32 @@ def list_confirmations(session: Session, principal: Principal, filters: dict, cu
 
 # --- statistics ---------------------------------------------------------------------------------
 
+# Two grouped scans instead of a join: a verdict has its reading's station and time, so counts
+# per (station, local day) of readings and of current verdicts line up; pending = the difference.
 _STATION_DAYS = text("""
-SELECT r.station_id, (r.measured_at AT TIME ZONE 'Asia/Shanghai')::date AS day,
-       count(*) AS readings,
-       count(*) - count(v.id) AS pending,
-       count(*) FILTER (WHERE v.outcome <> 'invalid') AS valid,
-       count(*) FILTER (WHERE v.outcome IN ('pass', 'exceed')) AS judged,
-       count(*) FILTER (WHERE v.outcome = 'exceed') AS exceeded,
-       count(*) FILTER (WHERE v.vehicle_id IS NOT NULL) AS matched,
-       count(*) FILTER (WHERE v.black_smoke) AS black_smoke
-FROM rs_readings r
-LEFT JOIN rs_verdicts v ON v.reading_id = r.id AND v.measured_at = r.measured_at AND v.superseded_at IS NULL
-WHERE r.measured_at >= :start AND r.measured_at < :end AND (CAST(:station AS bigint) IS NULL OR r.station_id = :station)
-GROUP BY 1, 2 ORDER BY 1, 2
+WITH r AS (
+  SELECT station_id, (measured_at AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*) AS readings
+  FROM rs_readings
+  WHERE measured_at >= :start AND measured_at < :end AND (CAST(:station AS bigint) IS NULL OR station_id = :station)
+  GROUP BY 1, 2
+), v AS (
+  SELECT station_id, (measured_at AT TIME ZONE 'Asia/Shanghai')::date AS day,
+         count(*) AS assessed,
+         count(*) FILTER (WHERE outcome <> 'invalid') AS valid,
+         count(*) FILTER (WHERE outcome IN ('pass', 'exceed')) AS judged,
+         count(*) FILTER (WHERE outcome = 'exceed') AS exceeded,
+         count(*) FILTER (WHERE vehicle_id IS NOT NULL) AS matched,
+         count(*) FILTER (WHERE black_smoke) AS black_smoke
+  FROM rs_verdicts
+  WHERE superseded_at IS NULL AND measured_at >= :start AND measured_at < :end
+    AND (CAST(:station AS bigint) IS NULL OR station_id = :station)
+  GROUP BY 1, 2
+)
+SELECT r.station_id, r.day, r.readings, r.readings - coalesce(v.assessed, 0) AS pending,
+       coalesce(v.valid, 0) AS valid, coalesce(v.judged, 0) AS judged, coalesce(v.exceeded, 0) AS exceeded,
+       coalesce(v.matched, 0) AS matched, coalesce(v.black_smoke, 0) AS black_smoke
+FROM r LEFT JOIN v USING (station_id, day)
+ORDER BY 1, 2
 """)
 
 
