@@ -59,6 +59,7 @@ def ensure_day_partition(session: Session, table: str, day: date) -> bool:
     """Create (and fill from the default partition) the partition of `day`; False if it exists.
     Run in a transaction of its own: it holds a write lock on the default partition."""
     name = partition_name(table, day)
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})  # one maker at a time
     if name in existing_partitions(session, table):
         return False
     start, end = day_bounds(day)
