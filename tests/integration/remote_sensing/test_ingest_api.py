@@ -2,6 +2,7 @@
 are stored before the answer, a repeated pass is stored once, plates are normalised."""
 from __future__ import annotations
 
+from rq import Queue
 from sqlalchemy import func, select
 
 from mobsrc.core.auth.principals import Role
@@ -135,3 +136,13 @@ def test_every_reading_counts_once_in_the_store(rs, session):
     rs.post(*[reading(DAY + days(i / 100), lane=1 + i % 4) for i in range(50)])
     rs.post(*[reading(DAY + days(i / 100), lane=1 + i % 4) for i in range(25, 75)])
     assert session.scalar(select(func.count()).select_from(RsReading)) == 75
+
+
+def test_a_batch_with_nothing_new_is_recorded_as_done_and_queues_no_job(rs, session, redis):
+    rs.post(reading())
+    answer = rs.post(reading(), reading(lane=0))  # a re-sent pass and a bad one
+    assert (answer["accepted"], answer["duplicates"], answer["rejected"]) == (0, 1, 1)
+    batch = session.get(RsBatch, answer["batch_id"])
+    assert batch.processed_at is not None and batch.first_measured_at is None
+    queued = Queue("rules", connection=redis).get_job_ids()
+    assert queued == [f"remote-sensing-judge-batch-{answer['batch_id'] - 1}"]  # the first batch's only
