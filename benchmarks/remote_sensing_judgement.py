@@ -9,10 +9,11 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 
+from mobsrc.registry.identifiers import PlateColour
 from mobsrc.remote_sensing.confirmation import JudgedReading, VehicleKey, find_confirmations
 from mobsrc.remote_sensing.judgement import judge_reading
 from mobsrc.remote_sensing.limits import DEFAULT_LIMITS, Fuel, Pollutant
-from mobsrc.remote_sensing.readings import PlateColour, Reading
+from mobsrc.remote_sensing.readings import Reading
 from mobsrc.remote_sensing.statistics import summarise_station_days
 from mobsrc.remote_sensing.verdicts import Outcome
 

@@ -39,6 +39,9 @@ def _feature_blueprints():
     # --- obd
     from mobsrc.obd import api as obd_api
     blueprints += obd_api.BLUEPRINTS
+    # --- remote_sensing
+    from mobsrc.remote_sensing import api as remote_sensing_api
+    blueprints += remote_sensing_api.BLUEPRINTS
     return blueprints
 
 

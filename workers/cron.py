@@ -23,6 +23,9 @@ PERIODIC = [
     ("obd.detect_offline_terminals", 300),
     ("obd.escalate_open_alarms", 900),
     ("obd.compute_online_rates", 3600),
+    # --- remote_sensing
+    ("remote_sensing.rematch_readings", 300),
+    ("remote_sensing.maintain_partitions", 3600),
 ]
 
 

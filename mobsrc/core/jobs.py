@@ -49,6 +49,10 @@ JOBS: dict[str, JobSpec] = {
     "obd.escalate_open_alarms": JobSpec("workers.jobs.obd.escalate_open_alarms", "rules"),
     "obd.compute_online_rates": JobSpec("workers.jobs.obd.compute_online_rates", "reports"),
     "obd.maintain_partitions": JobSpec("workers.jobs.obd.maintain_partitions", "maintenance"),
+    # --- remote_sensing
+    "remote_sensing.judge_batch": JobSpec("workers.jobs.remote_sensing.judge_batch", "rules"),
+    "remote_sensing.rematch_readings": JobSpec("workers.jobs.remote_sensing.rematch_readings", "rules"),
+    "remote_sensing.maintain_partitions": JobSpec("workers.jobs.remote_sensing.maintain_partitions", "maintenance"),
 }
 
 # Functions `(session) -> list[PendingJob]` that find accepted work whose job never finished.
@@ -58,6 +62,8 @@ RECONCILERS: list[str] = [
     "mobsrc.zones.positions:pending_batches",
     # --- obd
     "mobsrc.obd.service:pending_batches",
+    # --- remote_sensing
+    "mobsrc.remote_sensing.judging:pending_batches",
 ]
 
 

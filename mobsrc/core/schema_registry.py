@@ -18,6 +18,8 @@ MODEL_MODULES = (
     "mobsrc.zones.models",
     # --- obd
     "mobsrc.obd.models",
+    # --- remote_sensing
+    "mobsrc.remote_sensing.models",
 )
 
 

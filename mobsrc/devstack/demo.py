@@ -3,6 +3,7 @@ one station of each kind, a terminal platform, machines and trucks. Keys are pri
 first load and written to var/demo-keys.txt (mode 600), since only their hashes are stored."""
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -103,6 +104,7 @@ def load(session: Session, echo: Callable[[str], None] = print, key_file: Path =
     # --- obd: an hour of simulated driving of the demo trucks
     from mobsrc.obd import demo as obd_demo
     obd_demo.load(session, echo)
+    _remote_sensing(session)  # --- remote_sensing
     _publish(keys, echo, key_file)
     return True
 
@@ -165,3 +167,43 @@ def _load_im(session: Session) -> None:
         started_at=(ended - timedelta(minutes=6)).isoformat(), ended_at=ended.isoformat(),
         items=[{"quantity": "k_m1", "measured": max(k), "upper_limit": 1.2, "unit": "m-1", "outcome": "fail"}],
         curve={"period_s": 1.0, "channels": {"rpm": [800 + 1600 * (t % 12 < 4) for t in range(70)], "k_m1": k}})))
+
+
+# --- remote_sensing: the roadside station's details and calibration, and a few passes (judged by the
+# worker once the stack runs: the reconciler queues the batch): a truck exceeding opacity on two
+# days (a confirmed high emitter), a black-smoke capture, an unregistered plate, a pass in the rain.
+
+
+def _remote_sensing(session: Session) -> None:
+    from datetime import timedelta
+
+    from mobsrc.core import clock
+    from mobsrc.core.auth.principals import Principal
+    from mobsrc.remote_sensing import ingest
+    from mobsrc.remote_sensing import service as rs_service
+    from mobsrc.remote_sensing.calibration import CheckKind
+
+    station = next(s for s in service.list_stations(session, SYSTEM, "rs") if s.code == "GY-RS-001")
+    rs_service.set_station_details(session, SYSTEM, station.id, dict(
+        road="花溪大道 (甘荫塘段)", direction="花溪往市区", lanes=3, mounting="vertical", device_make="安杰",
+        device_model="AJ-RSD-3000", device_serial="AJ3000-2024-017", slope_deg=0.6))
+    today = clock.as_local(clock.now()).date()
+    rs_service.record_calibration(session, SYSTEM, station.id, dict(
+        kind=CheckKind.CALIBRATION, performed_on=today - timedelta(days=30), valid_from=today - timedelta(days=30),
+        valid_to=today + timedelta(days=335), passed=True, certificate_no="GZJL-2024-RS-0917",
+        performed_by="贵州省计量测试院"))
+    user = session.scalar(select(User).where(User.name == "GY-RS-001"))
+    principal = Principal(user.id, Role.RS_STATION, user.name, station_id=station.id, station_code=station.code)
+    now = clock.now()
+
+    def passing(hours_ago: float, plate: str, **values) -> dict:
+        return dict(measured_at=(now - timedelta(hours=hours_ago)).isoformat(), lane=1 + int(hours_ago) % 3,
+                    plate=plate, plate_colour="yellow", speed_kmh=42.0, accel_ms2=0.3, opacity_pct=12.0,
+                    ringelmann_grade=0, no_ppm=620.0, co2_pct=3.2, wind_ms=1.4, temp_c=17.0, rh_pct=62.0,
+                    rain=False, evidence=[{"type": "image", "id": f"DEMO-{plate}-{hours_ago}",
+                                           "sha256": "0" * 63 + "1", "role": "plate"}]) | values
+
+    readings = [passing(50, "贵A6T521", opacity_pct=41.5), passing(26, "贵A6T521", opacity_pct=38.0),
+                passing(20, "贵A12345"), passing(8, "贵AB7762", ringelmann_grade=3, opacity_pct=35.0),
+                passing(5, "贵C88888"), passing(2, "贵A3K806", rain=True)]
+    ingest.ingest_readings(session, principal, json.dumps({"readings": readings}).encode())

@@ -434,3 +434,21 @@ def machine_facts(session: Session, *, ids=(), codes=(), terminal_ids=()) -> lis
     if not conditions:
         return []
     return list(session.execute(select(*MACHINE_FACT_COLUMNS).where(or_(*conditions))))
+
+
+# --- remote_sensing: plate matching for roadside readings ----------------------------------------
+
+
+def vehicles_by_plate(session: Session, plates: list[tuple[str, str]]) -> dict[tuple[str, str], Vehicle]:
+    """Registered vehicles keyed by (plate, colour value), for many (plate, colour) pairs in one
+    query (plates normalised, as stored)."""
+    wanted = set(plates)
+    if not wanted:
+        return {}
+    found = session.scalars(select(Vehicle).where(
+        Vehicle.plate.in_(select(func.unnest(_array(sorted({plate for plate, _ in wanted}), String))))))
+    return {key: v for v in found if (key := (v.plate, v.plate_colour.value)) in wanted}
+
+
+def vehicles_by_id(session: Session, ids: list[int]) -> list[Vehicle]:
+    return list(session.scalars(select(Vehicle).where(Vehicle.id.in_(ids)).order_by(Vehicle.id))) if ids else []

@@ -25,8 +25,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from mobsrc.registry.identifiers import PlateColour
 from mobsrc.remote_sensing.limits import ConfirmationRule, Pollutant
-from mobsrc.remote_sensing.readings import PlateColour, Reading
+from mobsrc.remote_sensing.readings import Reading
 from mobsrc.remote_sensing.verdicts import Outcome, Verdict
 
 _JUDGED = (Outcome.PASS, Outcome.EXCEED)

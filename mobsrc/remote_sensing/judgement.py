@@ -55,6 +55,21 @@ def judge_reading(
     )
 
 
+NO_TABLE_VERSION = "none"
+
+
+def judge_without_table(reading: Reading, vehicle_fuel: Fuel | None) -> Verdict:
+    """The verdict on a reading measured before any limit table took effect: not judged, and
+    no black-smoke capture either (the trigger is part of the table)."""
+    vsp_kw_t, vsp_source = resolve_vsp(
+        reading.vsp_kw_t, reading.speed_kmh, reading.accel_ms2, reading.slope_deg
+    )
+    reasons = (Reason(ReasonCode.NO_LIMIT_TABLE),)
+    return Verdict(
+        Outcome.NOT_JUDGED, NO_TABLE_VERSION, reasons, (), False, vehicle_fuel, vsp_kw_t, vsp_source
+    )
+
+
 _Judgement = tuple[Outcome, tuple[Reason, ...], tuple[PollutantResult, ...]]
 
 

@@ -39,6 +39,19 @@ class Fuel(StrEnum):
     OTHER = "other"  # gas, electric...: judged only if an admin adds a table for it
 
 
+# Registry fuels (mobsrc.registry.emissions.Fuel values) -> the class a verdict is judged under.
+# Only diesel and petrol have RS limit tables in the standards; gas, electric, hybrid and "other"
+# vehicles are judged under OTHER, which has no limits unless an admin adds them (doc 1.3, 1.4).
+_FUEL_CLASS = {"diesel": Fuel.DIESEL, "petrol": Fuel.PETROL}
+
+
+def fuel_class(registry_fuel: str | None) -> Fuel | None:
+    """The judged fuel class of a registered vehicle's fuel; None for an unknown vehicle."""
+    if registry_fuel is None:
+        return None
+    return _FUEL_CLASS.get(str(getattr(registry_fuel, "value", registry_fuel)), Fuel.OTHER)
+
+
 class Pollutant(StrEnum):
     """Judged quantities; each names its unit in `POLLUTANT_UNITS`."""
 

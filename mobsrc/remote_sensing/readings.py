@@ -1,6 +1,7 @@
 """One roadside remote-sensing pass, as the judgement sees it (standards-enforcement.md 1.2, 1.7).
 
-Plates arrive already normalised by the registry (`mobsrc.registry.identifiers.normalize_plate`);
+Plates arrive already normalised by the registry (`mobsrc.registry.identifiers.normalize_plate`)
+and their colour is the registry's `PlateColour` (each source adapter maps its colour codes to it);
 `plate=None` means the ANPR camera read no plate (无车牌). Physically impossible values raise
 `MalformedReading`; values that are merely outside the validity windows are judged, not refused.
 """
@@ -10,7 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
+
+from mobsrc.registry.identifiers import PlateColour
 
 
 class MalformedReading(ValueError):
@@ -20,20 +22,6 @@ class MalformedReading(ValueError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
-
-
-class PlateColour(StrEnum):
-    """Internal plate colour (telemetry doc 4.2). Sources number colours differently (doc 1.7:
-    0 blue.. / 1 blue..); each source adapter maps its codes to this enum. If the registry
-    defines its own colour enum, this one should be replaced by it (same string values)."""
-
-    BLUE = "blue"
-    YELLOW = "yellow"
-    WHITE = "white"
-    BLACK = "black"
-    GREEN = "green"  # small new-energy (gradient green)
-    YELLOW_GREEN = "yellow_green"  # large new-energy
-    OTHER = "other"
 
 
 # field -> (lowest, highest) physically possible value; None = unbounded on that side

@@ -49,6 +49,7 @@ class ReasonCode(StrEnum):
     PETROL_LIMITS_UNSET = "not_judged.petrol_limits_unset"
     OTHER_LIMITS_UNSET = "not_judged.other_limits_unset"
     NOTHING_MEASURED = "not_judged.nothing_measured"  # no set limit had a measured value
+    NO_LIMIT_TABLE = "not_judged.no_limit_table"  # measured before any limit table took effect
 
     @classmethod
     def exceed(cls, pollutant: Pollutant) -> ReasonCode:

@@ -115,6 +115,22 @@ ACCESS: dict[tuple[str, str], frozenset | str] = {
     ("GET", "/api/v1/obd/rules/<string:rule_id>/versions"): {A, P},
     ("GET", "/api/v1/obd/online-rates"): {A, P, OP},
     ("GET", "/api/v1/obd/online-rates/fleet"): {A, P, OP},
+    # --- remote_sensing
+    ("POST", "/api/v1/remote-sensing/readings"): {RS},
+    ("GET", "/api/v1/remote-sensing/readings"): {A, P, RS, OP},
+    ("GET", "/api/v1/remote-sensing/readings/<int:reading_id>"): {A, P, RS, OP},
+    ("GET", "/api/v1/remote-sensing/batches/<int:batch_id>"): {A, RS},
+    ("GET", "/api/v1/remote-sensing/vehicles/<int:vehicle_id>/readings"): {A, P, OP},
+    ("GET", "/api/v1/remote-sensing/confirmations"): {A, P, OP},
+    ("GET", "/api/v1/remote-sensing/statistics/station-days"): {A, P, RS},
+    ("GET", "/api/v1/remote-sensing/stations"): {A, P, RS},
+    ("GET", "/api/v1/remote-sensing/stations/<int:station_id>"): {A, P, RS},
+    ("PUT", "/api/v1/remote-sensing/stations/<int:station_id>"): {A},
+    ("GET", "/api/v1/remote-sensing/stations/<int:station_id>/calibrations"): {A, P, RS},
+    ("POST", "/api/v1/remote-sensing/stations/<int:station_id>/calibrations"): {A},
+    ("GET", "/api/v1/remote-sensing/limit-tables"): {A, P},
+    ("POST", "/api/v1/remote-sensing/limit-tables"): {A},
+    ("GET", "/api/v1/remote-sensing/limit-tables/<string:version>"): {A, P},
 }
 # The generated spec, its docs page and the docs' static files are documentation, open to all.
 DOCUMENTATION_ENDPOINTS = {"api-docs.openapi_json", "api-docs.openapi_swagger_ui", "docs_asset", "static"}

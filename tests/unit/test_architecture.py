@@ -28,6 +28,10 @@ PURE_MODULES = [
     # --- obd
     "mobsrc/obd/rows.py", "mobsrc/obd/intake.py", "mobsrc/obd/record_specs.py", "mobsrc/obd/escalation.py",
     "mobsrc/obd/partition_plan.py", "mobsrc/obd/settings.py",
+    # --- remote_sensing
+    *(f"mobsrc/remote_sensing/{name}.py" for name in (
+        "calibration", "confirmation", "judgement", "limit_documents", "limits", "payloads", "readings",
+        "statistics", "validity", "verdicts", "vsp")),
 ]
 
 

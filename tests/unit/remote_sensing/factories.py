@@ -7,9 +7,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from mobsrc.registry.identifiers import PlateColour
 from mobsrc.remote_sensing.limit_documents import limit_table_from_dict, limit_table_to_dict
 from mobsrc.remote_sensing.limits import DEFAULT_LIMITS, LimitTable
-from mobsrc.remote_sensing.readings import PlateColour, Reading
+from mobsrc.remote_sensing.readings import Reading
 
 MEASURED_AT = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mobsrc.registry.identifiers import PlateColour
 from mobsrc.remote_sensing.confirmation import (
     NOT_CONFIRMED,
     ConfirmationInputError,
@@ -19,7 +20,6 @@ from mobsrc.remote_sensing.confirmation import (
 )
 from mobsrc.remote_sensing.judgement import judge_reading
 from mobsrc.remote_sensing.limits import DEFAULT_LIMITS, Fuel, Pollutant
-from mobsrc.remote_sensing.readings import PlateColour
 from mobsrc.remote_sensing.verdicts import Outcome
 
 from .factories import make_reading

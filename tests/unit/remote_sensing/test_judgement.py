@@ -309,3 +309,11 @@ def test_k_trigger_captures_only_strictly_above_when_configured(k_m1, black_smok
 
 def test_k_does_not_trigger_capture_by_default():
     assert judge_diesel(k_m1=5.0).black_smoke is False
+
+
+def test_a_reading_before_any_limit_table_is_not_judged_and_not_captured():
+    from mobsrc.remote_sensing.judgement import NO_TABLE_VERSION, judge_without_table
+    verdict = judge_without_table(make_reading(ringelmann_grade=5.0, opacity_pct=90.0), Fuel.DIESEL)
+    assert (verdict.outcome, verdict.limit_version, verdict.black_smoke) == (Outcome.NOT_JUDGED, NO_TABLE_VERSION,
+                                                                             False)
+    assert [r.code for r in verdict.reasons] == [ReasonCode.NO_LIMIT_TABLE] and verdict.pollutants == ()

@@ -229,3 +229,12 @@ def test_table_in_effect_is_latest_effective_on_the_local_day(measured_at, expec
 def test_table_in_effect_needs_an_aware_time():
     with pytest.raises(ValueError):
         limit_table_in_effect([V1], datetime(2025, 3, 1))
+
+
+@pytest.mark.parametrize("registry_fuel, judged_as", [
+    ("diesel", Fuel.DIESEL), ("petrol", Fuel.PETROL), ("natural_gas", Fuel.OTHER), ("electric", Fuel.OTHER),
+    ("hybrid", Fuel.OTHER), ("other", Fuel.OTHER), (None, None),
+])
+def test_registry_fuels_map_to_the_judged_fuel_class(registry_fuel, judged_as):
+    from mobsrc.remote_sensing.limits import fuel_class
+    assert fuel_class(registry_fuel) == judged_as

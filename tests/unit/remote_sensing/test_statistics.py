@@ -82,3 +82,12 @@ def test_naive_timestamp_is_refused():
 def test_unknown_outcome_is_refused():
     with pytest.raises(ValueError):
         summarise_station_days([("S1", datetime(2025, 3, 1, tzinfo=UTC), "maybe", True)])
+
+
+def test_pending_readings_count_as_readings_but_not_in_the_rates():
+    when = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)
+    rows = [("S1", when, Outcome.PASS, True, False), ("S1", when, Outcome.EXCEED, False, True),
+            ("S1", when, None, False, False), ("S1", when, None, False, False)]
+    (day,) = summarise_station_days(rows)
+    assert (day.readings, day.pending, day.assessed, day.black_smoke) == (4, 2, 2, 1)
+    assert (day.valid_rate, day.exceedance_rate, day.matched_rate) == (1.0, 0.5, 0.5)
