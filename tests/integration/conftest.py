@@ -24,7 +24,8 @@ from mobsrc.core.db import Database
 from mobsrc.core.jobs import QUEUES
 from tests.integration import factories
 
-KEEP_ON_TRUNCATE = {"districts", "alembic_version", "spatial_ref_sys"}
+KEEP_ON_TRUNCATE = {"districts", "alembic_version", "spatial_ref_sys",
+                    "district_boundaries", "legal_bases"}  # --- enforcement: reference data seeded by migrations
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,8 @@ PURE_MODULES = [
     "mobsrc/registry/lifecycle.py", "mobsrc/registry/emissions.py", "mobsrc/core/errors.py",
     "mobsrc/core/clock.py", "mobsrc/core/auth/keys.py", "mobsrc/core/auth/principals.py",
     "mobsrc/core/geo/crs.py", "mobsrc/enforcement/register.py", "mobsrc/enforcement/legal_bases.py",
+    # --- enforcement
+    "mobsrc/enforcement/actions.py", "mobsrc/core/csv.py", "mobsrc/core/geo/districts.py",
 ]
 
 
