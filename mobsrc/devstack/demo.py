@@ -98,6 +98,9 @@ def load(session: Session, echo: Callable[[str], None] = print, key_file: Path =
         service.register_vehicle(session, SYSTEM, VehicleCreateSchema().load(dict(
             vin=vin, plate=plate, plate_colour="yellow", fuel="diesel", emission_standard=standard,
             enterprise_id=firms[firm_index].id, obd_terminal_id=f"OBD{vin[-8:]}")))
+    # --- enforcement
+    from mobsrc.enforcement.demo import load_demo as load_violations
+    load_violations(session)
     _publish(keys, echo, key_file)
     return True
 

@@ -2,6 +2,7 @@
 one violation and its history, enforcement actions, legal bases."""
 from __future__ import annotations
 
+import orjson
 from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -35,6 +36,7 @@ from mobsrc.enforcement.schemas import (
     ViolationQueryArgsSchema,
     ViolationSchema,
     ViolationSearchSchema,
+    page_document,
 )
 from mobsrc.extensions import state
 
@@ -45,9 +47,11 @@ ENFORCERS = (Role.ADMIN, Role.POLICE)
 CSV_DOC = dict(content_type=MEDIA_TYPE, description="UTF-8 CSV with a BOM, streamed; newest first")
 
 
-def _page(args: dict):
+def _page(args: dict) -> Response:
+    """The page as JSON, built without marshmallow (see schemas.violation_document)."""
     filters = ViolationFilters.from_args(args)
-    return service.list_violations(request_session(), current_principal(), filters, args["cursor"], args["limit"])
+    page = service.list_violations(request_session(), current_principal(), filters, args["cursor"], args["limit"])
+    return Response(orjson.dumps(page_document(page)), mimetype="application/json")
 
 
 @blp.route("/violations")

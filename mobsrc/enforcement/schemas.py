@@ -7,6 +7,7 @@ from decimal import Decimal
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 from webargs.fields import DelimitedList
 
+from mobsrc.core import clock
 from mobsrc.core.geo.crs import Crs
 from mobsrc.core.geo.geojson import AreaQueryError, area_query
 from mobsrc.core.geo_schemas import lonlat_of
@@ -50,6 +51,39 @@ class ViolationSchema(Schema):
     appeal_status = one_of_enum(AppealStatus, allow_none=True)
     allowed_actions = fields.Function(lambda v: [a.value for a in allowed_actions(v.status, v.appeal_status)],
                                       metadata={"description": "what may be done next"})
+
+
+def _local(value):
+    return None if value is None else clock.as_local(value).isoformat()
+
+
+def _value(member):
+    return None if member is None else member.value
+
+
+def violation_document(v) -> dict:
+    """What ViolationSchema dumps, built directly: pages of up to 500 violations are the police's
+    hot path, and marshmallow's per-field machinery cost ~3.5 ms of a ~12 ms request for 50.
+    tests/integration/enforcement/test_documents.py keeps the two identical."""
+    amount = v.penalty_amount
+    return {
+        "id": v.id, "kind": v.kind.value, "status": v.status.value, "occurred_at": _local(v.occurred_at),
+        "ended_at": _local(v.ended_at), "subject_type": v.subject_type.value, "vehicle_id": v.vehicle_id,
+        "machine_id": v.machine_id, "plate": v.plate, "plate_colour": v.plate_colour, "vin": v.vin,
+        "machine_code": v.machine_code, "enterprise_id": v.enterprise_id, "location": lonlat_of(v.location),
+        "district_code": v.district_code, "source": v.source, "source_ref": v.source_ref, "evidence": v.evidence,
+        "details": v.details, "legal_basis_code": v.legal_basis_code, "created_at": _local(v.created_at),
+        "status_changed_at": _local(v.status_changed_at), "status_reason": v.status_reason,
+        "decision_number": v.decision_number, "penalty_amount": None if amount is None else f"{amount:.2f}",
+        "officer": v.officer, "decided_on": None if v.decided_on is None else v.decided_on.isoformat(),
+        "appeal_status": _value(v.appeal_status),
+        "allowed_actions": [a.value for a in allowed_actions(v.status, v.appeal_status)],
+    }
+
+
+def page_document(page) -> dict:
+    return {"items": [violation_document(v) for v in page.items], "next_cursor": page.next_cursor,
+            "limit": page.limit}
 
 
 # --- the query language ---------------------------------------------------------------------------
