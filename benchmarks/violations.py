@@ -19,7 +19,7 @@ The `load` column is the machine's 1-minute load average after each scenario (th
 itself adds about 1-2): latencies measured while other work shares the two cores are not the
 figures of an idle server.
 And, for information: a small bbox (0.5-10 km) + 30 days (the hardest area case), the
-subject-status lookup, dashboard statistics of 30 days, and a CSV export of one day.
+district-code filter (precomputed district), the subject-status lookup, dashboard statistics of 30 days, and a CSV export of one day.
 The plan of one area query is printed with EXPLAIN (ANALYZE, BUFFERS).
 
 `--database-url` measures an existing, already seeded database instead (nothing is seeded or
@@ -98,11 +98,16 @@ def _gcj02_feature(geometry) -> dict:
 
 
 DISTRICT_FEATURES = [_gcj02_feature(d.geometry) for d in load_district_boundaries()]
+DISTRICT_CODES = [d.code for d in load_district_boundaries()]
 
 
 def district_area(rng):
     body = {"area": {"geojson": rng.choice(DISTRICT_FEATURES)}, "crs": "gcj02", **_window(rng, 30)}
     return "POST", "/api/v1/violations/search", json.dumps(body).encode()
+
+
+def district_code(rng):
+    return _get("/violations", {"district_code": rng.choice(DISTRICT_CODES), **_window(rng, 30)})
 
 
 def small_bbox(rng):
@@ -124,6 +129,7 @@ SCENARIOS = [  # (name, request maker, counts toward the goal, share of --reques
     ("time range + kind (7 days)", kind_page, True, 1),
     ("area (district polygon, GCJ-02) + 30 days", district_area, True, 1),
     ("area (bbox 0.5-10 km) + 30 days", small_bbox, False, 1),
+    ("district code + 30 days", district_code, False, 1),
     ("subject status (plate / machine)", subject_status, False, 1),
     ("statistics, 30 days", statistics_30_days, False, 0.1),
     ("CSV export, one day (~6,800 rows)", export_one_day, False, 0.05),
@@ -244,6 +250,62 @@ def explain_area_query(database_url: str, area) -> str:
     return "\n".join("    " + (r if len(r) < 160 else r[:157] + "...") for r in rows)
 
 
+# --- the area query in PostgreSQL alone: three designs ---------------------------------------------
+
+AREA_SQL = ("SELECT * FROM violations WHERE ST_Intersects(location, ST_GeomFromWKB(%s, 4326)) "
+            "AND occurred_at >= %s AND occurred_at < %s ORDER BY occurred_at DESC, id DESC LIMIT 51")
+
+
+def _area_cases(count: int) -> list[tuple[str, bytes, datetime, datetime]]:
+    rng, districts = random.Random(5), load_district_boundaries()
+    cases = []
+    for i in range(count):
+        end = NOW - timedelta(days=rng.uniform(0, 700))
+        if i % 2:
+            lon, lat, size = rng.uniform(106.55, 106.85), rng.uniform(26.45, 26.75), rng.choice([0.005, 0.01, 0.02, 0.05, 0.1])
+            cases.append(("bbox 0.5-10 km", box(lon, lat, lon + size, lat + size).wkb, end - timedelta(days=30), end))
+        else:
+            cases.append(("district polygon", rng.choice(districts).geometry.wkb, end - timedelta(days=30), end))
+    return cases
+
+
+def _time_cases(conn, cases, generic: bool) -> dict[str, list[float]]:
+    conn.execute("SET jit = off")
+    conn.execute("SET max_parallel_workers_per_gather = 0")
+    conn.execute(f"SET plan_cache_mode = {'force_generic_plan' if generic else 'force_custom_plan'}")
+    times: dict[str, list[float]] = {}
+    for _ in range(2):  # the first pass warms the caches
+        times = {}
+        for label, wkb, start, end in cases:
+            started = time.perf_counter()
+            conn.execute(AREA_SQL, (wkb, start, end), prepare=generic).fetchall()  # prepared: one plan for all
+            times.setdefault(label, []).append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def compare_area_designs(database_url: str, count: int = 400) -> None:
+    """p50 / p99 of the area page in PostgreSQL alone: the migrated design, the same with a
+    cached generic plan, and GiST(location) + B-tree(time) (built for the run, then rolled back)."""
+    import psycopg
+    cases = _area_cases(count)
+    url = database_url.replace("postgresql+psycopg://", "postgresql://")
+    designs = [("GiST(location, occurred_at) + B-tree(occurred_at, id), custom plans", [], False),
+               ("the same, one cached generic plan", [], True),
+               ("GiST(location) + B-tree(occurred_at, id), custom plans",
+                ["SET maintenance_work_mem = '512MB'", "CREATE INDEX bench_location ON violations USING gist (location)",
+                 "DROP INDEX ix_violations_location_time", "ANALYZE violations"], False)]
+    print(f"\narea page (51 rows, 30-day window) in PostgreSQL alone, {count} queries:")
+    for name, setup, generic in designs:
+        with psycopg.connect(url, prepare_threshold=None) as conn:  # one transaction, rolled back
+            for statement in setup:
+                conn.execute(statement)
+            times = _time_cases(conn, cases, generic)
+            conn.rollback()
+        summary = "; ".join(f"{label} p50 {np.percentile(t, 50):.1f} / p99 {np.percentile(t, 99):.1f} ms"
+                            for label, t in sorted(times.items(), reverse=True))
+        print(f"  {name}: {summary}", flush=True)
+
+
 # --- main -----------------------------------------------------------------------------------------------
 
 def _table_sizes(database_url: str) -> str:
@@ -258,6 +320,8 @@ def _table_sizes(database_url: str) -> str:
 
 def measure(database_url: str, redis_url: str, args) -> None:
     print(_table_sizes(database_url), flush=True)
+    if args.area_designs:
+        compare_area_designs(database_url)
     key = police_key(database_url, redis_url)
     with gunicorn(database_url, redis_url, args.workers, args.threads) as port:
         print(f"gunicorn: {args.workers} workers x {args.threads} threads (gthread), keep-alive clients", flush=True)
@@ -288,6 +352,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--database-url", help="measure this seeded database (nothing is seeded or removed)")
+    parser.add_argument("--area-designs", action="store_true",
+                        help="also time the area query in PostgreSQL alone under three index designs")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:1/0")
     args = parser.parse_args()
     if args.database_url:

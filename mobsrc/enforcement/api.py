@@ -79,7 +79,7 @@ def _csv_response(args: dict) -> Response:
     service.log_query(request_session(), principal, "violations.export", filters)
     body = export.stream_csv(state().db, principal, filters)
     return Response(body, mimetype=MEDIA_TYPE,
-                    headers={"Content-Disposition": f'attachment; filename="{export.filename(filters)}"',
+                    headers={"Content-Disposition": f'attachment; filename="{export.filename()}"',
                              "Cache-Control": "no-store"})
 
 

@@ -72,6 +72,6 @@ def stream_csv(database: Database, principal: Principal, filters: ViolationFilte
     return csv_document(HEADER, _batches(database, export_statement(principal, filters)))
 
 
-def filename(filters: ViolationFilters) -> str:
+def filename() -> str:
     stamp = clock.as_local(clock.now()).strftime("%Y%m%d-%H%M%S")
     return f"violations-{stamp}.csv"

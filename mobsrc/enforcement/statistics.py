@@ -25,7 +25,7 @@ from mobsrc.enforcement.service import log_query, visible_violations
 
 DEFAULT_WINDOW_DAYS = 30
 MAX_WINDOW_DAYS = 366
-LOCAL_ZONE = "Asia/Shanghai"
+LOCAL_ZONE = clock.LOCAL_TZ.key  # "Asia/Shanghai"
 OPEN = (ViolationStatus.OPEN, ViolationStatus.UNDER_REVIEW)
 
 
