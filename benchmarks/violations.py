@@ -1,6 +1,6 @@
 """Police queries on 5,000,000 violations, through the HTTP API: p50 / p99 latency.
 
-    python -m benchmarks violations                       # 5 M rows, ~8 minutes, leaves nothing behind
+    python -m benchmarks violations        # 5 M rows, ~12 minutes, leaves nothing behind
     python -m benchmarks.violations --rows 1000000 --requests 300 --concurrency 1 4
 
 A private PostgreSQL + PostGIS and Redis (benchmarks/_stack.py, removed afterwards) are migrated,
@@ -12,15 +12,19 @@ write the access-log entry, commit, serialise the page.
 
 Scenarios (goal: p99 < 50 ms each on a 2-core machine):
 - plate lookup: GET /violations?plate=… (half repeat offenders with ~90 violations);
-- time range + kind: GET /violations?kind=…&occurred_from=…&occurred_to=… (7 days anywhere in two years);
+- time range + kind: GET /violations?kind=…&occurred_from=…&occurred_to=… (7 days anywhere in
+  two years);
 - area + time: POST /violations/search, a district polygon as GeoJSON in GCJ-02 (as a web map
   draws it) + a 30-day window anywhere in two years;
+and, for information: a small bbox (0.5-10 km) + 30 days (the hardest area case), the
+district-code filter (the precomputed district), the subject-status lookup, dashboard
+statistics of 30 days, and a CSV export of one day. The plans of two area queries are printed
+with EXPLAIN (ANALYZE, BUFFERS). `--area-designs` also times the area query in PostgreSQL alone
+under three designs (see compare_area_designs).
+
 The `load` column is the machine's 1-minute load average after each scenario (this benchmark
 itself adds about 1-2): latencies measured while other work shares the two cores are not the
 figures of an idle server.
-And, for information: a small bbox (0.5-10 km) + 30 days (the hardest area case), the
-district-code filter (precomputed district), the subject-status lookup, dashboard statistics of 30 days, and a CSV export of one day.
-The plan of one area query is printed with EXPLAIN (ANALYZE, BUFFERS).
 
 `--database-url` measures an existing, already seeded database instead (nothing is seeded or
 removed); the API is still started on a free port.
@@ -237,7 +241,8 @@ def explain_area_query(database_url: str, area) -> str:
     from mobsrc.core.db import Database
     from mobsrc.enforcement.queries import ViolationFilters, plan_interactively
     from mobsrc.enforcement.service import ORDER, visible_violations
-    filters = ViolationFilters(area=area, occurred_from=NOW - timedelta(days=200), occurred_to=NOW - timedelta(days=170))
+    filters = ViolationFilters(area=area, occurred_from=NOW - timedelta(days=200),
+                               occurred_to=NOW - timedelta(days=170))
     stmt = visible_violations(Principal(1, Role.POLICE, "bench"), filters).order_by(*(c.desc() for c in ORDER))
     database = Database.from_url(database_url)
     with database.sessionmaker() as session:
@@ -262,7 +267,8 @@ def _area_cases(count: int) -> list[tuple[str, bytes, datetime, datetime]]:
     for i in range(count):
         end = NOW - timedelta(days=rng.uniform(0, 700))
         if i % 2:
-            lon, lat, size = rng.uniform(106.55, 106.85), rng.uniform(26.45, 26.75), rng.choice([0.005, 0.01, 0.02, 0.05, 0.1])
+            lon, lat = rng.uniform(106.55, 106.85), rng.uniform(26.45, 26.75)
+            size = rng.choice([0.005, 0.01, 0.02, 0.05, 0.1])
             cases.append(("bbox 0.5-10 km", box(lon, lat, lon + size, lat + size).wkb, end - timedelta(days=30), end))
         else:
             cases.append(("district polygon", rng.choice(districts).geometry.wkb, end - timedelta(days=30), end))
@@ -292,8 +298,8 @@ def compare_area_designs(database_url: str, count: int = 400) -> None:
     designs = [("GiST(location, occurred_at) + B-tree(occurred_at, id), custom plans", [], False),
                ("the same, one cached generic plan", [], True),
                ("GiST(location) + B-tree(occurred_at, id), custom plans",
-                ["SET maintenance_work_mem = '512MB'", "CREATE INDEX bench_location ON violations USING gist (location)",
-                 "DROP INDEX ix_violations_location_time", "ANALYZE violations"], False)]
+                ["SET maintenance_work_mem = '512MB'",
+                 "CREATE INDEX bench_location ON violations USING gist (location)", "DROP INDEX ix_violations_location_time", "ANALYZE violations"], False)]
     print(f"\narea page (51 rows, 30-day window) in PostgreSQL alone, {count} queries:")
     for name, setup, generic in designs:
         with psycopg.connect(url, prepare_threshold=None) as conn:  # one transaction, rolled back
@@ -319,6 +325,8 @@ def _table_sizes(database_url: str) -> str:
 
 
 def measure(database_url: str, redis_url: str, args) -> None:
+    global SCENARIOS
+    SCENARIOS = [s for s in SCENARIOS if not args.only or any(word in s[0] for word in args.only)]
     print(_table_sizes(database_url), flush=True)
     if args.area_designs:
         compare_area_designs(database_url)
@@ -338,7 +346,7 @@ def measure(database_url: str, redis_url: str, args) -> None:
                       f"{r['rps']:>7.0f} {r['kb']:>6.1f} {os.getloadavg()[0]:>5.1f}  {verdict}", flush=True)
     district = next(d for d in load_district_boundaries() if d.code == "520103")
     for label, area in (("district 520103 Yunyan", district.geometry),
-                        ("bbox 2 km in the urban core", box(106.70, 26.57, 106.72, 26.59))):
+                        ("bbox 0.5 km in the urban core", box(106.70, 26.57, 106.705, 26.575))):
         print(f"\nplan of the area query ({label} + 30 days), as the API runs it:")
         print(explain_area_query(database_url, area))
 
@@ -349,9 +357,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000, help="per scenario and concurrency")
     parser.add_argument("--warmup", type=int, default=200, help="requests per scenario before measuring")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn processes (4 beat 2x4 threads: the GIL)")
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--database-url", help="measure this seeded database (nothing is seeded or removed)")
+    parser.add_argument("--only", nargs="+", default=[], help="run only scenarios whose name contains one of these")
     parser.add_argument("--area-designs", action="store_true",
                         help="also time the area query in PostgreSQL alone under three index designs")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:1/0")

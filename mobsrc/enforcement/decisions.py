@@ -22,7 +22,7 @@ from mobsrc.core.audit import name_action
 from mobsrc.core.auth.principals import Principal
 from mobsrc.core.auth.scope import ensure_visible
 from mobsrc.core.errors import Conflict, invalid
-from mobsrc.enforcement.actions import Action, AppealOutcome, plan_action
+from mobsrc.enforcement.actions import Action, AppealChannel, AppealOutcome, plan_action
 from mobsrc.enforcement.models import LegalBasis, Violation
 from mobsrc.enforcement.register import ViolationStatus
 from mobsrc.enforcement.service import add_event
@@ -38,7 +38,7 @@ class ActionRequest:
     penalty_amount: Decimal | None = None
     legal_basis_code: str | None = None
     outcome: AppealOutcome | None = None
-    channel: str | None = None          # appeals: reconsideration | litigation
+    channel: AppealChannel | None = None  # appeals
     filed_on: date | None = None        # appeals
 
 
@@ -67,8 +67,9 @@ def _check_basis(session: Session, request: ActionRequest, violation: Violation)
     amount = request.penalty_amount
     # Only a CONFIRMED range is enforced: the others are practice or recalled values that local
     # regulations may set differently (standards-enforcement.md §0.1).
-    if amount is not None and basis.confidence == "CONFIRMED" and basis.fine_unit == "yuan" and not (
-            (basis.fine_min is None or amount >= basis.fine_min) and (basis.fine_max is None or amount <= basis.fine_max)):
+    low, high = basis.fine_min, basis.fine_max
+    in_range = amount is None or ((low is None or amount >= low) and (high is None or amount <= high))
+    if basis.confidence == "CONFIRMED" and basis.fine_unit == "yuan" and not in_range:
         raise invalid("penalty_amount", f"{basis.code} allows {basis.fine_min}-{basis.fine_max} yuan")
     return code
 
@@ -76,7 +77,8 @@ def _check_basis(session: Session, request: ActionRequest, violation: Violation)
 def _check_decision_number(session: Session, number: str | None, violation: Violation) -> None:
     if number is None:
         return
-    other = session.scalar(select(Violation.id).where(Violation.decision_number == number, Violation.id != violation.id))
+    other = session.scalar(select(Violation.id).where(Violation.decision_number == number,
+                                                      Violation.id != violation.id))
     if other is not None:
         raise Conflict(f"Decision number {number} is already recorded on violation {other}.",
                        conflicting_violation_id=other)
@@ -109,9 +111,9 @@ def _apply(session: Session, violation: Violation, request: ActionRequest) -> No
 
 
 def _event_details(request: ActionRequest) -> dict:
-    values = dict(channel=getattr(request.channel, "value", request.channel), filed_on=request.filed_on and request.filed_on.isoformat(),
-                  outcome=request.outcome and request.outcome.value,
-                  legal_basis_code=request.legal_basis_code)
+    values = dict(channel=request.channel and request.channel.value,
+                  filed_on=request.filed_on and request.filed_on.isoformat(),
+                  outcome=request.outcome and request.outcome.value, legal_basis_code=request.legal_basis_code)
     return {k: v for k, v in values.items() if v is not None}
 
 
