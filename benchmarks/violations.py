@@ -1,6 +1,6 @@
 """Police queries on 5,000,000 violations, through the HTTP API: p50 / p99 latency.
 
-    python -m benchmarks violations        # 5 M rows, ~12 minutes, leaves nothing behind
+    python -m benchmarks violations        # 5 M rows, ~6-10 minutes, leaves nothing behind
     python -m benchmarks.violations --rows 1000000 --requests 300 --concurrency 1 4
 
 A private PostgreSQL + PostGIS and Redis (benchmarks/_stack.py, removed afterwards) are migrated,

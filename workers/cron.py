@@ -11,6 +11,8 @@ from mobsrc.extensions import state
 # (job name, interval in seconds). Features append their periodic work here.
 PERIODIC = [
     ("core.reconcile_unprocessed_work", 60),
+    # --- enforcement
+    ("enforcement.fold_day_count_changes", 60),
 ]
 
 

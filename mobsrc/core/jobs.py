@@ -34,6 +34,8 @@ class JobSpec:
 JOBS: dict[str, JobSpec] = {
     "registry.import_machines_csv": JobSpec("workers.jobs.registry.import_machines_csv", "ingest"),
     "core.reconcile_unprocessed_work": JobSpec("workers.jobs.core.reconcile_unprocessed_work", "maintenance"),
+    # --- enforcement
+    "enforcement.fold_day_count_changes": JobSpec("workers.jobs.enforcement.fold_day_count_changes", "maintenance"),
 }
 
 # Functions `(session) -> list[PendingJob]` that find accepted work whose job never finished.

@@ -13,7 +13,18 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from geoalchemy2 import Geometry
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    PrimaryKeyConstraint,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -111,6 +122,36 @@ class ViolationEvent(Base):
     officer: Mapped[str | None] = mapped_column(String(60))
     decided_on: Mapped[date | None] = mapped_column(Date)
     details: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")  # appeal channel, outcome...
+
+
+class _DayKey:
+    """A Beijing day, kind, status, subject type and district ('' when unknown)."""
+
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[ViolationKind] = mapped_column(enum_type(ViolationKind, "violation_kind"))
+    status: Mapped[ViolationStatus] = mapped_column(enum_type(ViolationStatus, "violation_status"))
+    subject_type: Mapped[SubjectType] = mapped_column(enum_type(SubjectType, "subject_type"))
+    district_code: Mapped[str] = mapped_column(String(6))
+    violations: Mapped[int] = mapped_column(BigInteger)
+
+
+class ViolationDayCount(_DayKey, Base):
+    """How many violations each Beijing day has, per kind, status, subject type and district:
+    what dashboards read instead of scanning the register (a year: ~3 s from violations, a few
+    ms from here). Changes arrive through ViolationDayCountChange (migration 0007b)."""
+
+    __tablename__ = "violation_day_counts"
+    __table_args__ = (PrimaryKeyConstraint("day", "kind", "status", "subject_type", "district_code"),)
+
+
+class ViolationDayCountChange(_DayKey, Base):
+    """Net changes of the counts, appended by a statement-level trigger on `violations` in the
+    writer's transaction (inserts only: writers never wait for one another), folded into
+    ViolationDayCount every minute by `statistics.fold_day_count_changes`."""
+
+    __tablename__ = "violation_day_count_changes"
+
+    id: Mapped[int] = id_column()
 
 
 class DistrictBoundary(Base):

@@ -2,23 +2,29 @@
 the top repeat offenders.
 
 Days are Beijing days (Asia/Shanghai, architecture.md): a violation at 23:30 UTC counts on the
-next local day. The window defaults to the last 30 local days and may not exceed MAX_WINDOW_DAYS,
-so a dashboard refresh never scans the whole register. Every day of the window is listed, with 0
-where nothing happened, so charts need no gap filling.
+next local day. The window defaults to the last 30 local days and may not exceed MAX_WINDOW_DAYS.
+Every day of the window is listed, with 0 where nothing happened, so charts need no gap filling.
+
+Where they come from: a window of whole Beijing days filtered only by kind, status, district or
+subject type (what dashboards ask) is answered from the daily counts (`violation_day_counts` plus
+the changes not yet folded into it, kept by a trigger: exact); any other filter (plate, area,
+enterprise...) or a window that cuts a day is answered from the register itself. On 5 M
+violations: 30 days ~20 ms and 366 days ~90 ms from the counts, ~200 ms and ~3.3 s from the
+register (benchmarks/violations.py).
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, cast, func, select, text, union_all
 from sqlalchemy.orm import Session
 
 from mobsrc.core import clock
 from mobsrc.core.auth.principals import Principal
 from mobsrc.core.errors import invalid
 from mobsrc.enforcement.export import DISTRICTS
-from mobsrc.enforcement.models import Violation
+from mobsrc.enforcement.models import Violation, ViolationDayCount, ViolationDayCountChange
 from mobsrc.enforcement.queries import ViolationFilters, plan_interactively
 from mobsrc.enforcement.register import ViolationKind, ViolationStatus
 from mobsrc.enforcement.service import log_query, visible_violations
@@ -53,6 +59,55 @@ def _days(start: datetime, end: datetime) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+# Filters the daily counts can answer; any other filter (plate, area, enterprise...) reads the register.
+DAY_COUNT_FILTERS = frozenset({"kinds", "statuses", "district_codes", "subject_type", "occurred_from", "occurred_to"})
+
+
+def _is_local_midnight(value: datetime) -> bool:
+    return clock.as_local(value).time() == time(0)
+
+
+def reads_day_counts(principal: Principal, filters: ViolationFilters) -> bool:
+    """Whole Beijing days, only the filters the counts keep, and a reader who sees everything."""
+    narrowed = [f.name for f in fields(filters)
+                if f.name not in DAY_COUNT_FILTERS and getattr(filters, f.name) not in (None, ())]
+    return (principal.sees_everything and not narrowed and _is_local_midnight(filters.occurred_from)
+            and _is_local_midnight(filters.occurred_to))
+
+
+def _day_count_rows(table, filters: ViolationFilters, first: date, end: date):
+    stmt = select(table.day, table.kind, table.status, table.district_code, table.violations)
+    stmt = stmt.where(table.day >= first, table.day < end)
+    for column, values in ((table.kind, filters.kinds), (table.status, filters.statuses),
+                           (table.district_code, filters.district_codes)):
+        if values:
+            stmt = stmt.where(column.in_(values))
+    if filters.subject_type is not None:
+        stmt = stmt.where(table.subject_type == filters.subject_type)
+    return stmt
+
+
+def _totals_from_day_counts(session: Session, filters: ViolationFilters) -> tuple[dict, dict, dict, dict]:
+    """Totals by kind, status, district and day from the daily counts plus the changes not yet
+    folded into them (one snapshot, so exact), grouped four ways in the database: a year is
+    ~90,000 count rows instead of 2.5 M violations."""
+    first, end = clock.as_local(filters.occurred_from).date(), clock.as_local(filters.occurred_to).date()
+    rows = union_all(*(_day_count_rows(t, filters, first, end)
+                       for t in (ViolationDayCount, ViolationDayCountChange))).subquery()
+    keys = (rows.c.kind, rows.c.status, rows.c.district_code, rows.c.day)
+    stmt = select(*keys, cast(func.sum(rows.c.violations), BigInteger), func.grouping(*keys))
+    totals: tuple[dict, dict, dict, dict] = ({}, {}, {}, {})
+    for *values, count, grouping in session.execute(stmt.group_by(func.grouping_sets(*keys))):
+        position = _GROUPED_BY[grouping]  # grouping() has a 0 bit for the one column of this set
+        key = values[position] if position != 2 else (values[2] or None)
+        if count:
+            totals[position][key] = count
+    return totals
+
+
+_GROUPED_BY = {0b0111: 0, 0b1011: 1, 0b1101: 2, 0b1110: 3}
+
+
 def _counts(session: Session, principal: Principal, filters: ViolationFilters) -> list[tuple]:
     """(kind, status, district, local day, count) for every combination present: one scan, one
     hash aggregate of a few thousand groups (GROUPING SETS sorted and spilled to disk here)."""
@@ -60,6 +115,11 @@ def _counts(session: Session, principal: Principal, filters: ViolationFilters) -
     stmt = visible_violations(principal, filters, [Violation.kind, Violation.status, Violation.district_code, day,
                                                    func.count()])
     return session.execute(stmt.group_by(Violation.kind, Violation.status, Violation.district_code, day)).all()
+
+
+def _totals_from_register(session: Session, principal: Principal, filters: ViolationFilters):
+    rows = _counts(session, principal, filters)
+    return tuple(_totals(rows, i) for i in range(4))
 
 
 def _totals(rows: list[tuple], position: int) -> dict:
@@ -72,8 +132,10 @@ def _totals(rows: list[tuple], position: int) -> dict:
 def violation_statistics(session: Session, principal: Principal, filters: ViolationFilters) -> dict:
     filters = bounded_window(filters)
     plan_interactively(session)
-    rows = _counts(session, principal, filters)
-    by_kind, by_status, by_district, by_day = (_totals(rows, i) for i in range(4))
+    if reads_day_counts(principal, filters):
+        by_kind, by_status, by_district, by_day = _totals_from_day_counts(session, filters)
+    else:
+        by_kind, by_status, by_district, by_day = _totals_from_register(session, principal, filters)
     names = dict(session.execute(select(DISTRICTS.c.code, DISTRICTS.c.name)).all())
     log_query(session, principal, "violations.statistics", filters)
     return dict(
@@ -107,3 +169,39 @@ def repeat_offenders(session: Session, principal: Principal, filters: ViolationF
     return [dict(subject_type=r.subject_type, plate=r.plate, plate_colour=r.plate_colour, vin=r.vin,
                  machine_code=r.machine_code, count=r.n, open_count=r.open, first_at=r.first, last_at=r.last,
                  kinds=sorted(ViolationKind(k) for k in r.kinds)) for r in rows]
+
+
+_FOLD = text("""
+WITH moved AS (
+  DELETE FROM violation_day_count_changes RETURNING day, kind, status, subject_type, district_code, violations
+), folded AS (
+  INSERT INTO violation_day_counts AS c (day, kind, status, subject_type, district_code, violations)
+  SELECT day, kind, status, subject_type, district_code, sum(violations) FROM moved
+  GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+  ON CONFLICT (day, kind, status, subject_type, district_code)
+  DO UPDATE SET violations = c.violations + excluded.violations
+)
+SELECT count(*) FROM moved""")
+
+
+def fold_day_count_changes(session: Session) -> int:
+    """Move the committed changes into the daily counts (the job `enforcement.fold_day_count_changes`,
+    every minute). Atomic, so readers see before or after, never half; changes of transactions
+    still open are left for the next run. Returns how many change rows were folded."""
+    return session.scalar(_FOLD)
+
+
+_REBUILD = [
+    text("DELETE FROM violation_day_count_changes"),
+    text("DELETE FROM violation_day_counts"),
+    text("INSERT INTO violation_day_counts (day, kind, status, subject_type, district_code, violations) "
+         "SELECT (occurred_at AT TIME ZONE 'Asia/Shanghai')::date, kind, status, subject_type, "
+         "coalesce(district_code, ''), count(*) FROM violations GROUP BY 1, 2, 3, 4, 5"),
+]
+
+
+def rebuild_day_counts(session: Session) -> None:
+    """Recompute the daily counts from the register: after a bulk load that bypassed the trigger
+    (the benchmark's seed). Not for a register that is being written to at the same time."""
+    for statement in _REBUILD:
+        session.execute(statement)
