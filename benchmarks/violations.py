@@ -1,6 +1,6 @@
 """Police queries on 5,000,000 violations, through the HTTP API: p50 / p99 latency.
 
-    python -m benchmarks violations        # 5 M rows, ~6-10 minutes, leaves nothing behind
+    python -m benchmarks violations        # 5 M rows, ~10 minutes, leaves nothing behind
     python -m benchmarks.violations --rows 1000000 --requests 300 --concurrency 1 4
 
 A private PostgreSQL + PostGIS and Redis (benchmarks/_stack.py, removed afterwards) are migrated,
@@ -18,7 +18,8 @@ Scenarios (goal: p99 < 50 ms each on a 2-core machine):
   draws it) + a 30-day window anywhere in two years;
 and, for information: a small bbox (0.5-10 km) + 30 days (the hardest area case), the
 district-code filter (the precomputed district), the subject-status lookup, dashboard
-statistics of 30 days, and a CSV export of one day. The plans of two area queries are printed
+statistics of 30 and 366 days (from the daily counts; and one enterprise's year, which reads the
+register), and a CSV export of one day. The plans of two area queries are printed
 with EXPLAIN (ANALYZE, BUFFERS). `--area-designs` also times the area query in PostgreSQL alone
 under three designs (see compare_area_designs).
 
@@ -51,6 +52,7 @@ from shapely.geometry import box, mapping
 from sqlalchemy import create_engine, text
 
 from benchmarks._violations_seed import MACHINES, PLATES, REPEAT_OFFENDERS, seed_violations
+from mobsrc.core.clock import LOCAL_TZ as LOCAL
 from mobsrc.core.geo.crs import Crs, from_wgs84
 from mobsrc.core.geo.districts import load_district_boundaries
 from mobsrc.devstack.servers import free_port, port_open
@@ -120,8 +122,21 @@ def small_bbox(rng):
     return _get("/violations", {"bbox": f"{lon},{lat},{lon + size},{lat + size}", **_window(rng, 30)})
 
 
+def _whole_days(rng, days: int) -> dict:
+    end = (NOW - timedelta(days=rng.randrange(0, 730 - days))).astimezone(LOCAL).replace(hour=0, minute=0, second=0)
+    return {"occurred_from": (end - timedelta(days=days)).isoformat(), "occurred_to": end.isoformat()}
+
+
 def statistics_30_days(rng):
-    return _get("/violations/statistics", _window(rng, 30))
+    return _get("/violations/statistics", _whole_days(rng, 30))
+
+
+def statistics_year(rng):
+    return _get("/violations/statistics", _whole_days(rng, 366))
+
+
+def statistics_year_enterprise(rng):
+    return _get("/violations/statistics", {"enterprise_id": rng.randrange(1, 3001), **_whole_days(rng, 366)})
 
 
 def export_one_day(rng):
@@ -135,7 +150,9 @@ SCENARIOS = [  # (name, request maker, counts toward the goal, share of --reques
     ("area (bbox 0.5-10 km) + 30 days", small_bbox, False, 1),
     ("district code + 30 days", district_code, False, 1),
     ("subject status (plate / machine)", subject_status, False, 1),
-    ("statistics, 30 days", statistics_30_days, False, 0.1),
+    ("statistics, 30 days (daily counts)", statistics_30_days, False, 0.1),
+    ("statistics, 366 days (daily counts)", statistics_year, False, 0.1),
+    ("statistics, 366 days, one enterprise (register)", statistics_year_enterprise, False, 0.05),
     ("CSV export, one day (~6,800 rows)", export_one_day, False, 0.05),
 ]
 
@@ -337,12 +354,12 @@ def measure(database_url: str, redis_url: str, args) -> None:
             run_scenario(port, key, maker, max(4, int(args.warmup * share)), 2, seed=99)
         for concurrency in args.concurrency:
             print(f"\nconcurrent clients: {concurrency}")
-            print(f"  {'scenario':<44} {'n':>5} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+            print(f"  {'scenario':<48} {'n':>5} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} "
                   f"{'req/s':>7} {'KiB':>6} {'load':>5}")
             for index, (name, maker, goal, share) in enumerate(SCENARIOS):
                 r = run_scenario(port, key, maker, max(20, int(args.requests * share)), concurrency, seed=index)
                 verdict = ("ok" if r["p99"] < 50 else "OVER 50 ms") if goal else ""
-                print(f"  {name:<44} {r['n']:>5} {r['p50']:>8.1f} {r['p90']:>8.1f} {r['p99']:>8.1f} {r['max']:>8.1f} "
+                print(f"  {name:<48} {r['n']:>5} {r['p50']:>8.1f} {r['p90']:>8.1f} {r['p99']:>8.1f} {r['max']:>8.1f} "
                       f"{r['rps']:>7.0f} {r['kb']:>6.1f} {os.getloadavg()[0]:>5.1f}  {verdict}", flush=True)
     district = next(d for d in load_district_boundaries() if d.code == "520103")
     for label, area in (("district 520103 Yunyan", district.geometry),
@@ -356,7 +373,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--requests", type=int, default=1000, help="per scenario and concurrency")
     parser.add_argument("--warmup", type=int, default=200, help="requests per scenario before measuring")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--workers", type=int, default=4, help="gunicorn processes (4 beat 2x4 threads: the GIL)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--database-url", help="measure this seeded database (nothing is seeded or removed)")
