@@ -10,8 +10,8 @@ from flask_smorest import Blueprint
 from mobsrc.core.auth.access import current_principal, requires
 from mobsrc.core.auth.principals import Role
 from mobsrc.core.csv import MEDIA_TYPE
-from mobsrc.core.schemas import page_schema
-from mobsrc.core.web import request_session
+from mobsrc.core.schemas import ProblemSchema, page_schema
+from mobsrc.core.web import PROBLEM_JSON, request_session
 from mobsrc.enforcement import export, service, statistics, subject_status
 from mobsrc.enforcement.actions import Action
 from mobsrc.enforcement.decisions import ActionRequest, act_on_violation
@@ -162,6 +162,9 @@ def _action_route(path: str, action: Action, schema, summary: str) -> None:
         @requires(*ENFORCERS)
         @blp.arguments(schema)
         @blp.response(200, ViolationSchema)
+        @blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM_JSON, description="no such violation")
+        @blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM_JSON,
+                          description="not allowed in the current state: `allowed_actions` says what is")
         def post(self, args, violation_id):
             return _act(violation_id, action, args)
 
