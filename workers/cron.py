@@ -26,6 +26,8 @@ PERIODIC = [
     # --- remote_sensing
     ("remote_sensing.rematch_readings", 300),
     ("remote_sensing.maintain_partitions", 3600),
+    # --- enforcement
+    ("enforcement.fold_day_count_changes", 60),
 ]
 
 

@@ -105,6 +105,9 @@ def load(session: Session, echo: Callable[[str], None] = print, key_file: Path =
     from mobsrc.obd import demo as obd_demo
     obd_demo.load(session, echo)
     _remote_sensing(session)  # --- remote_sensing
+    # --- enforcement
+    from mobsrc.enforcement.demo import load_demo as load_violations
+    load_violations(session)
     _publish(keys, echo, key_file)
     return True
 

@@ -32,6 +32,22 @@ class ViolationStatus(str, enum.Enum):
     DISMISSED = "dismissed"
 
 
+# What a clerk reads in a spreadsheet export (CSV column kind_label).
+KIND_LABELS: dict[ViolationKind, str] = {
+    ViolationKind.NRMM_IN_NO_USE_ZONE: "高排放非道路移动机械进入禁用区",
+    ViolationKind.BLACK_SMOKE: "黑烟车",
+    ViolationKind.RS_HIGH_EMITTER: "遥感监测超标车",
+    ViolationKind.OBD_ALARM_UNRESOLVED: "OBD报警未处置",
+    ViolationKind.IM_CASE_OVERDUE: "I/M闭环逾期",
+    ViolationKind.FAILED_INSPECTION_DRIVING: "驾驶排放检验不合格车辆上路",
+    ViolationKind.SPOT_CHECK_FAILURE: "路检路查/抽检不合格",
+}
+
+STATUS_LABELS: dict[ViolationStatus, str] = {
+    ViolationStatus.OPEN: "待处理", ViolationStatus.UNDER_REVIEW: "审核中",
+    ViolationStatus.PENALISED: "已处罚", ViolationStatus.DISMISSED: "已撤销",
+}
+
 # Legal basis of each kind (rows of the legal_bases table, standards-enforcement.md §5.1/§5.3).
 DEFAULT_LEGAL_BASIS: dict[ViolationKind, str] = {
     ViolationKind.NRMM_IN_NO_USE_ZONE: "APPCL-114-2",

@@ -131,6 +131,20 @@ ACCESS: dict[tuple[str, str], frozenset | str] = {
     ("GET", "/api/v1/remote-sensing/limit-tables"): {A, P},
     ("POST", "/api/v1/remote-sensing/limit-tables"): {A},
     ("GET", "/api/v1/remote-sensing/limit-tables/<string:version>"): {A, P},
+    # --- enforcement
+    ("POST", "/api/v1/violations/search"): {A, P, OP},
+    ("GET", "/api/v1/violations/export.csv"): {A, P},
+    ("POST", "/api/v1/violations/export"): {A, P},
+    ("GET", "/api/v1/violations/statistics"): {A, P},
+    ("GET", "/api/v1/violations/repeat-offenders"): {A, P},
+    ("GET", "/api/v1/subject-status"): {A, P},
+    ("POST", "/api/v1/violations/<int:violation_id>/review"): {A, P},
+    ("POST", "/api/v1/violations/<int:violation_id>/reopen"): {A, P},
+    ("POST", "/api/v1/violations/<int:violation_id>/penalty"): {A, P},
+    ("POST", "/api/v1/violations/<int:violation_id>/dismissal"): {A, P},
+    ("POST", "/api/v1/violations/<int:violation_id>/appeals"): {A, P},
+    ("POST", "/api/v1/violations/<int:violation_id>/appeal-decision"): {A, P},
+    ("POST", "/api/v1/violations/<int:violation_id>/notes"): {A, P},
 }
 # The generated spec, its docs page and the docs' static files are documentation, open to all.
 DOCUMENTATION_ENDPOINTS = {"api-docs.openapi_json", "api-docs.openapi_swagger_ui", "docs_asset", "static"}

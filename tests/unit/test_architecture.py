@@ -32,6 +32,8 @@ PURE_MODULES = [
     *(f"mobsrc/remote_sensing/{name}.py" for name in (
         "calibration", "confirmation", "judgement", "limit_documents", "limits", "payloads", "readings",
         "statistics", "validity", "verdicts", "vsp")),
+    # --- enforcement
+    "mobsrc/enforcement/actions.py", "mobsrc/core/csv.py", "mobsrc/core/geo/districts.py",
 ]
 
 

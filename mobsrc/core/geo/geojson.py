@@ -249,7 +249,7 @@ def _ring_shape_problems(where: _Where, ring_index, positions):
 
 def _ring_area_problems(where: _Where, ring_index, positions):
     """A ring whose points are all (nearly) collinear or coincident encloses nothing."""
-    hull = shapely.MultiPoint(positions).convex_hull
+    hull = shapely.multipoints(np.asarray(positions)).convex_hull  # vectorised: no Point per position
     if hull.area > ZERO_AREA_RELATIVE * hull.length ** 2:
         return []
     return [where.problem(ProblemCode.ZERO_AREA, ring_index, detail="ring encloses no area")]
