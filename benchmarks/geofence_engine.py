@@ -137,7 +137,7 @@ def plain_shapely(geometries, xs, ys, args):
     print(f"naive loop           {sample / seconds:>12,.0f} points/s  (subsample of {sample}, extrapolated)")
     zone_tree = shapely.STRtree(geometries)
     for predicate in ("intersects", "within"):
-        seconds, _ = best_of(args.repeat, lambda: zone_tree_query(zone_tree, xs, ys, predicate))
+        seconds, _ = best_of(args.repeat, lambda p=predicate: zone_tree_query(zone_tree, xs, ys, p))
         print(f"STRtree(zones) {predicate:<10}{n / seconds:>12,.0f} points/s  (tree prebuilt; points made per batch)")
     prepared = np.array(geometries, dtype=object)
     shapely.prepare(prepared)

@@ -350,7 +350,7 @@ def measure(database_url: str, redis_url: str, args) -> None:
     key = police_key(database_url, redis_url)
     with gunicorn(database_url, redis_url, args.workers, args.threads) as port:
         print(f"gunicorn: {args.workers} workers x {args.threads} threads (gthread), keep-alive clients", flush=True)
-        for name, maker, _, share in SCENARIOS:  # warm the caches as a running service has them warm
+        for _name, maker, _, share in SCENARIOS:  # warm the caches as a running service has them warm
             run_scenario(port, key, maker, max(4, int(args.warmup * share)), 2, seed=99)
         for concurrency in args.concurrency:
             print(f"\nconcurrent clients: {concurrency}")

@@ -10,6 +10,7 @@ from mobsrc.extensions import state
 
 # (job name, interval in seconds). Features append their periodic work here.
 PERIODIC = [
+    ("im.retry_handovers", 900),
     ("core.reconcile_unprocessed_work", 60),
     # --- im
     ("im.sweep_case_deadlines", 300),

@@ -55,6 +55,8 @@ JOBS: dict[str, JobSpec] = {
     "remote_sensing.maintain_partitions": JobSpec("workers.jobs.remote_sensing.maintain_partitions", "maintenance"),
     # --- enforcement
     "enforcement.fold_day_count_changes": JobSpec("workers.jobs.enforcement.fold_day_count_changes", "maintenance"),
+    # --- hand-overs to the I/M loop that failed at the time (obd alarms, remote-sensing confirmations)
+    "im.retry_handovers": JobSpec("workers.jobs.handovers.retry_im_handovers", "im"),
 }
 
 # Functions `(session) -> list[PendingJob]` that find accepted work whose job never finished.

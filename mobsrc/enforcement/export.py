@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import column, func, select, table
+from sqlalchemy import column, func, table
 
 from mobsrc.core import clock
 from mobsrc.core.auth.principals import Principal

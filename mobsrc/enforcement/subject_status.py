@@ -39,7 +39,10 @@ from mobsrc.registry.identifiers import normalize_plate, normalize_vin
 log = logging.getLogger(__name__)
 
 # name -> "module:function"; features append theirs under a `# --- <feature>` comment.
-STATUS_PROVIDERS: dict[str, str] = {}
+STATUS_PROVIDERS: dict[str, str] = {
+    # --- im: the vehicle's active case, case record and last inspection
+    "im": "mobsrc.im.service.status:subject_im_status",
+}
 
 OPEN_STATUSES = (ViolationStatus.OPEN, ViolationStatus.UNDER_REVIEW)
 MAX_OPEN_LISTED = 200

@@ -14,13 +14,13 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import (
+    REAL,
     BigInteger,
     Boolean,
     Date,
     DateTime,
     Double,
     Float,
-    REAL,
     ForeignKey,
     Index,
     Integer,
@@ -217,6 +217,7 @@ class Alarm(Base):
     handover_status: Mapped[HandoverStatus] = mapped_column(
         enum_type(HandoverStatus, "obd_handover_status"), default=HandoverStatus.NONE)
     handover_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    handover_ref: Mapped[str | None] = mapped_column(String(60))   # e.g. "im_case:12"
     violation_id: Mapped[int | None] = mapped_column(ForeignKey("violations.id"))
     created_at: Mapped[datetime] = created_at_column()
 

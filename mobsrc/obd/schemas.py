@@ -123,7 +123,7 @@ class RecordBatchSchema(_Strict):
 
 
 # --- answers --------------------------------------------------------------------------------------
-class ItemAnswerSchema(Schema):
+class ObdItemAnswerSchema(Schema):
     status = fields.String(validate=validate.OneOf([s.value for s in ItemStatus]))
     reason = fields.String(validate=validate.OneOf([r.value for r in RejectReason]),
                            metadata={"description": "stable code, when rejected"})
@@ -139,12 +139,12 @@ class BatchCountsSchema(Schema):
 
 
 class RecordBatchAnswerSchema(BatchCountsSchema):
-    records = fields.List(fields.Nested(ItemAnswerSchema), metadata={
+    records = fields.List(fields.Nested(ObdItemAnswerSchema), metadata={
         "description": "one answer per submitted record, in order"})
-    obd_info = fields.List(fields.Nested(ItemAnswerSchema))
+    obd_info = fields.List(fields.Nested(ObdItemAnswerSchema))
 
 
-class RecordAnswerSchema(ItemAnswerSchema):
+class RecordAnswerSchema(ObdItemAnswerSchema):
     info_type = fields.Integer()
     collected_at = Timestamp()
 

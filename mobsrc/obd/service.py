@@ -7,6 +7,7 @@ reconciler's finder and the I/M hand-over.
 """
 from __future__ import annotations
 
+import logging
 import math
 from datetime import datetime, timedelta
 
@@ -17,9 +18,10 @@ from mobsrc.core import clock
 from mobsrc.core.audit import record_access
 from mobsrc.core.auth.principals import Principal, Role
 from mobsrc.core.auth.scope import ensure_visible, scoped
-from mobsrc.core.errors import NotFound, invalid
+from mobsrc.core.errors import DomainError, NotFound, invalid
 from mobsrc.core.jobs import PendingJob
 from mobsrc.core.pagination import Page, paginate
+from mobsrc.im import service as im
 from mobsrc.obd import escalation, partition_plan, storage
 from mobsrc.obd.alarms import RULES, RULES_BY_ID, AlarmRule
 from mobsrc.obd.models import (
@@ -37,17 +39,39 @@ from mobsrc.obd.settings import ObdSettings
 from mobsrc.registry import service as registry
 
 EVALUATE_JOB = "obd.evaluate_pending_batches"
+log = logging.getLogger(__name__)
 
 
 # --- the I/M hand-over ------------------------------------------------------------------------------
 def hand_over_alarm(session: Session, alarm: Alarm) -> None:
-    """Hand an alarm to the I/M case service.  Until that service is wired in, the alarm is
-    only marked as waiting for it (handover_status = pending); the I/M integration replaces
-    the body of this one function."""
+    """Hand an alarm to the I/M loop: a case for the vehicle with the alarm as evidence,
+    idempotent on the alarm (a vehicle with an active case gets the alarm added to it). Kinds
+    that are not emission faults (terminal offline) stay with OBD. When the I/M service cannot
+    take it, the alarm stays pending hand-over and the reason is logged."""
     if not escalation.is_handed_over(alarm.kind):
         return
-    alarm.handover_status = HandoverStatus.PENDING
     alarm.handover_requested_at = clock.now()
+    try:
+        with session.begin_nested():
+            case, _ = im.open_case(session, im.TriggerKind.OBD_ALARM, im.Subject(vin=alarm.vin, vehicle_id=alarm.vehicle_id),
+                                   [f"obd_alarm:{alarm.id}"], at=alarm.opened_at, source="obd",
+                                   source_ref=f"obd_alarm:{alarm.id}",
+                                   details={"alarm_kind": alarm.kind.value, "rule_id": alarm.rule_id})
+    except DomainError as exc:
+        log.warning("alarm %s not handed over to I/M yet: %s", alarm.id, exc.detail)
+        alarm.handover_status = HandoverStatus.PENDING
+        return
+    alarm.handover_status = HandoverStatus.HANDED_OVER
+    alarm.handover_ref = f"im_case:{case.id}"
+
+
+def retry_pending_handovers(session: Session) -> int:
+    """Hand over alarms the I/M service could not take before; returns how many went."""
+    pending = list(session.scalars(select(Alarm).where(Alarm.handover_status == HandoverStatus.PENDING)
+                                   .order_by(Alarm.id).limit(500)))
+    for alarm in pending:
+        hand_over_alarm(session, alarm)
+    return sum(a.handover_status is HandoverStatus.HANDED_OVER for a in pending)
 
 
 # --- reading records and state ------------------------------------------------------------------------

@@ -58,7 +58,7 @@ class ReadingBatchSchema(Schema):
                            metadata={"description": f"1 to {MAX_READINGS_PER_BATCH} readings"})
 
 
-class ItemAnswerSchema(Schema):
+class ReadingAnswerSchema(Schema):
     index = fields.Integer()
     status = fields.String(metadata={"description": "accepted | duplicate | rejected"})
     reading_id = fields.Integer(allow_none=True, metadata={"description": "for a duplicate: the reading stored"})
@@ -74,7 +74,7 @@ class BatchAnswerSchema(Schema):
     duplicates = fields.Integer()
     rejected = fields.Integer()
     notices = fields.List(fields.String())
-    items = fields.List(fields.Nested(ItemAnswerSchema))
+    items = fields.List(fields.Nested(ReadingAnswerSchema))
 
 
 class BatchSchema(Schema):

@@ -6,6 +6,7 @@ Services take the session and the principal, apply scope, raise DomainErrors, ne
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -13,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from mobsrc.core import clock
 from mobsrc.core.auth.principals import Principal
-from mobsrc.core.errors import Conflict, FieldError, NotFound, NotInScope, Unprocessable, invalid
+from mobsrc.core.errors import Conflict, DomainError, FieldError, NotFound, NotInScope, Unprocessable, invalid
+from mobsrc.im import service as im
 from mobsrc.registry import service as registry
 from mobsrc.remote_sensing.calibration import CalibrationRecord, CalibrationStatus, calibration_status
 from mobsrc.remote_sensing.limit_documents import limit_table_from_dict, limit_table_to_dict
@@ -27,6 +29,9 @@ from mobsrc.remote_sensing.models import (
 )
 
 # --- stations and their devices -----------------------------------------------------------------
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -154,18 +159,38 @@ def create_limit_table(session: Session, principal: Principal, document: dict, n
 
 def hand_over_high_emitter(session: Session, confirmation: RsConfirmation) -> None:
     """THE one place where a confirmed high emitter leaves remote sensing for the I/M loop
-    (issue: "opens an I/M case (a notice to repair and re-test by a deadline)").
-
-    The I/M package is built in parallel; until it is wired here, the confirmation is recorded
-    as pending hand-over (`handover_status = pending`), queryable through
-    `GET /api/v1/remote-sensing/confirmations?handover_status=pending` and by `pending_handovers`.
-    Wiring it: call `im.service.open_case(...)` here with the confirmation's vehicle, plate,
-    evidence readings and violation, then set `handover_status = handed_over`,
-    `handed_over_at` and `handover_ref` (the case id). Called once per new confirmation, inside
-    the judgement job's transaction.
-    """
-    confirmation.handover_status = HandoverStatus.PENDING
+    (issue: "opens an I/M case (a notice to repair and re-test by a deadline)"): a case with the
+    confirming readings as evidence, idempotent on the confirmation. When the I/M service cannot
+    take it (an unregistered plate it cannot resolve, say), the confirmation stays pending
+    hand-over (`GET /api/v1/remote-sensing/confirmations?handover_status=pending`) and the reason
+    is logged; `retry_pending_handovers` tries again later. Called inside the judgement job's
+    transaction."""
+    try:
+        with session.begin_nested():
+            case, _ = im.open_case(
+                session, im.TriggerKind.REMOTE_SENSING_HIGH_EMITTER,
+                im.Subject(plate=confirmation.plate, plate_colour=confirmation.plate_colour.value,
+                           vehicle_id=confirmation.vehicle_id),
+                [f"rs_reading:{i}" for i in confirmation.reading_ids], at=confirmation.last_measured_at,
+                source="remote_sensing", source_ref=f"rs_confirmation:{confirmation.id}",
+                details={"pollutant": confirmation.pollutant, "violation_id": confirmation.violation_id})
+    except DomainError as exc:
+        log.warning("confirmation %s not handed over to I/M yet: %s", confirmation.id, exc.detail)
+        confirmation.handover_status = HandoverStatus.PENDING
+        session.flush()
+        return
+    confirmation.handover_status = HandoverStatus.HANDED_OVER
+    confirmation.handed_over_at = clock.now()
+    confirmation.handover_ref = f"im_case:{case.id}"
     session.flush()
+
+
+def retry_pending_handovers(session: Session) -> int:
+    """Hand over confirmations the I/M service could not take before; returns how many went."""
+    pending = pending_handovers(session)
+    for confirmation in pending:
+        hand_over_high_emitter(session, confirmation)
+    return sum(c.handover_status is HandoverStatus.HANDED_OVER for c in pending)
 
 
 def pending_handovers(session: Session) -> list[RsConfirmation]:

@@ -166,7 +166,7 @@ class PositionBatchSchema(Schema):
     positions = fields.List(fields.Nested(PositionItemSchema), required=True)
 
 
-class ItemAnswerSchema(Schema):
+class PositionAnswerSchema(Schema):
     index = fields.Integer()
     status = fields.String(metadata={"enum": [s.value for s in ItemStatus]})
     reason = fields.String(allow_none=True, metadata={
@@ -190,7 +190,7 @@ class PositionBatchOutSchema(Schema):
 
 class BatchResultSchema(PositionBatchOutSchema):
     id = fields.Integer(attribute="batch_id")
-    results = fields.List(fields.Nested(ItemAnswerSchema))
+    results = fields.List(fields.Nested(PositionAnswerSchema))
 
 
 class PositionRejectSchema(Schema):

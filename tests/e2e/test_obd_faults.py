@@ -151,7 +151,7 @@ def test_a_worker_killed_mid_batch_leaves_the_batch_to_be_redone(database, redis
     from redis import Redis
     redis = Redis.from_url(redis_server.url)
     start = clock.now().replace(microsecond=0) - timedelta(minutes=20)
-    for i, vin in enumerate(vins):
+    for vin in vins:
         with db.session_scope() as session:
             bind_redis(session, redis)
             ingest.ingest_json(session, PLATFORM, body(driving(vin, start, 600, reagent_level=0.0)), ObdSettings())

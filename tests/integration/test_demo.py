@@ -32,3 +32,16 @@ def test_demo_opens_one_im_case_from_a_failed_inspection(session, tmp_path):
     (case,) = session.scalars(select(Case)).all()
     assert case.state.value == "notified" and case.plate == demo.VEHICLES[1][2]
     assert session.scalar(select(func.count()).select_from(Inspection)) == 1
+
+
+def test_police_status_lookup_shows_the_im_state_of_a_demo_truck(client, session, tmp_path, as_police):
+    """The I/M feature's real provider answers the enforcement lookup (STATUS_PROVIDERS)."""
+    demo.load(session, lambda line: None, tmp_path / "keys.txt")
+    session.flush()
+    plate = demo.VEHICLES[1][2]
+    answer = client.get("/api/v1/subject-status", query_string={"plate": plate, "plate_colour": "yellow"},
+                        headers=as_police).json
+    im = answer["providers"]["im"]
+    assert im["available"] is True
+    assert im["status"]["active_case"]["state"] == "notified"
+    assert im["status"]["last_inspection"]["overall"] == "fail"

@@ -39,3 +39,14 @@ def test_docs_page_loads_its_assets_from_this_server(client):
     for source in sources:
         asset = client.get(source)
         assert asset.status_code == 200 and len(asset.data) > 1000
+
+
+def test_schema_names_are_unique_across_features(settings):
+    """Two features' schemas with the same name would be silently renamed in the spec."""
+    import warnings
+
+    from mobsrc import create_app
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        create_app(settings).test_client().get("/api/v1/openapi.json")
+    assert not [w for w in caught if "Multiple schemas resolved" in str(w.message)]

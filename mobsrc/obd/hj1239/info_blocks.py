@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar, Union
+from typing import ClassVar
 
 from mobsrc.obd.hj1239.framing import vin_check_ok
 from mobsrc.obd.hj1239.tables import (
@@ -275,7 +275,7 @@ class UnknownBlock:
     serial: int | None = None
 
 
-InfoBlock = Union[ObdInfo, EngineStream, TwcStream, HybridStream, SupplementaryStream, UnknownBlock]
+InfoBlock = ObdInfo | EngineStream | TwcStream | HybridStream | SupplementaryStream | UnknownBlock
 
 
 @dataclass(frozen=True, slots=True)

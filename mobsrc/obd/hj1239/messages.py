@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
-from typing import Union
 
 from mobsrc.obd.hj1239.framing import NOT_ENCRYPTED, vin_chars_ok, vin_check_ok
 from mobsrc.obd.hj1239.info_blocks import (  # noqa: F401 — re-exported
@@ -166,9 +165,8 @@ class EncryptedDataUnit:
     data: bytes
 
 
-Message = Union[Login, RealtimeReport, ResentReport, Logout, TimeCalibrationRequest,
-                TimeCalibrationAnswer, RemovalAlarm, Activation, ActivationResponse,
-                Acknowledgement, UnknownCommand, EncryptedDataUnit]
+Message = (Login | RealtimeReport | ResentReport | Logout | TimeCalibrationRequest | TimeCalibrationAnswer
+           | RemovalAlarm | Activation | ActivationResponse | Acknowledgement | UnknownCommand | EncryptedDataUnit)
 
 
 @dataclass(frozen=True, slots=True)

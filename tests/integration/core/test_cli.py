@@ -1,7 +1,6 @@
 """The administration CLI: creates what the API would, with the same validation."""
 from __future__ import annotations
 
-
 from mobsrc.cli import COMMANDS
 
 

@@ -104,9 +104,7 @@ def _all_time():
 
 
 def test_the_triggers_keep_the_daily_counts_exact(client, session, record, as_police, week):
-    from sqlalchemy import delete, update
-
-    from sqlalchemy import func, select
+    from sqlalchemy import delete, func, select, update
 
     from mobsrc.enforcement import service, statistics
     from mobsrc.enforcement.models import Violation, ViolationDayCountChange, ViolationEvent

@@ -48,7 +48,10 @@ def test_sustained_nox_exceedance_opens_one_alarm_with_its_evidence(session, tru
     assert alarm.rule_version == 1 and alarm.params["nox_ppm"] == 500.0
     assert alarm.evidence["nox_downstream_max_ppm"] == 900.0 and alarm.evidence["duration_s"] >= 300
     assert len(alarm.window) >= 300 and alarm.window[0]["nox_downstream"] == 900.0
-    assert alarm.handover_status is HandoverStatus.PENDING and alarm.handover_requested_at is not None
+    assert alarm.handover_status is HandoverStatus.HANDED_OVER and alarm.handover_requested_at is not None
+    from mobsrc.im.models import Case
+    (case,) = session.scalars(select(Case)).all()
+    assert alarm.handover_ref == f"im_case:{case.id}" and case.trigger.value == "obd_alarm"
     assert alarm.enterprise_id == truck.enterprise_id and alarm.vin == truck.vin
 
 

@@ -45,12 +45,34 @@ def test_two_exceedances_on_different_days_confirm_a_high_emitter(rs, session, t
     assert (violation.vehicle_id, violation.enterprise_id) == (truck.id, truck.enterprise_id)
 
 
-def test_a_confirmed_high_emitter_is_handed_over_to_the_im_loop_as_pending(rs, session, truck, client, as_police):
+def test_a_confirmed_high_emitter_opens_one_im_case(rs, session, truck, client, as_admin):
+    from mobsrc.im.models import Case
     rs.post_and_judge(exceed(T0), exceed(T0 + days(1), lane=2))
-    (confirmation,) = pending_handovers(session)
-    assert confirmation.handover_status is HandoverStatus.PENDING and confirmation.handed_over_at is None
+    (confirmation,) = confirmations(session)
+    assert confirmation.handover_status is HandoverStatus.HANDED_OVER and confirmation.handed_over_at is not None
+    (case,) = session.scalars(select(Case)).all()
+    assert confirmation.handover_ref == f"im_case:{case.id}"
+    assert (case.trigger.value, case.vehicle_id) == ("remote_sensing_high_emitter", truck.id)
+    assert pending_handovers(session) == []
+    from mobsrc.remote_sensing.service import hand_over_high_emitter
+    hand_over_high_emitter(session, confirmation)            # a second delivery of the same job
+    assert len(session.scalars(select(Case)).all()) == 1
+
+
+def test_pending_hand_overs_are_listed_and_retried_once(rs, session, truck, client, as_police):
+    """A confirmation left pending (recorded before the I/M loop was wired, or refused by it at the
+    time) is listed for the police and handed over by the retry job, once."""
+    from mobsrc.im.models import Case
+    from mobsrc.remote_sensing.service import retry_pending_handovers
+    rs.post_and_judge(exceed(T0), exceed(T0 + days(1), lane=2))
+    (confirmation,) = confirmations(session)
+    session.execute(RsConfirmation.__table__.update().values(handover_status="pending", handover_ref=None))
+    session.expire_all()
     page = client.get("/api/v1/remote-sensing/confirmations?handover_status=pending", headers=as_police).json
     assert [c["id"] for c in page["items"]] == [confirmation.id]
+    assert retry_pending_handovers(session) == 1 and pending_handovers(session) == []
+    assert retry_pending_handovers(session) == 0
+    assert len(session.scalars(select(Case)).all()) == 1   # idempotent on the confirmation
 
 
 def test_exceedances_further_apart_than_the_window_do_not_confirm(rs, session, truck):

@@ -12,11 +12,11 @@ from mobsrc.obd.hj1239.framing import (
     Garbage,
     GarbageReason,
     RawFrame,
-    vin_chars_ok,
-    vin_check_ok,
     build_frame,
     check_frame,
     compute_bcc,
+    vin_chars_ok,
+    vin_check_ok,
 )
 
 from .frames import ALL_EXAMPLES, EXAMPLE_A, EXAMPLE_B, EXAMPLE_C_HJ, LOGIN_D, TIME_REQUEST_D
