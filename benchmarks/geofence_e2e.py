@@ -44,13 +44,14 @@ from mobsrc.core import clock
 from mobsrc.core.audit import act_as
 from mobsrc.core.auth import service as accounts
 from mobsrc.core.auth.principals import SYSTEM, Role
+from mobsrc.core.geo.districts import GUIYANG_DISTRICTS
 from mobsrc.devstack.servers import free_port, port_open
 from mobsrc.registry import service as registry
 from mobsrc.registry.schemas import MachineCreateSchema
 from mobsrc.zones import service as zones
 
 ROOT = Path(__file__).resolve().parent.parent
-DISTRICTS = ROOT / "mobsrc" / "zones" / "data" / "guiyang-districts.gcj02.geojson"
+DISTRICTS = GUIYANG_DISTRICTS
 AREA = (106.45, 26.40, 106.95, 26.85)  # central Guiyang, WGS-84
 STEP_DEG = 0.0018  # <= ~200 m per 30 s
 

@@ -112,8 +112,9 @@ def load(session: Session, echo: Callable[[str], None] = print, key_file: Path =
     return True
 
 
-# --- zones: no-use zones built from the real district boundaries (mobsrc/zones/data/README.md)
-ZONE_DATA = Path(__file__).resolve().parents[1] / "zones" / "data" / "guiyang-districts.gcj02.geojson"
+# --- zones: no-use zones built from the real district boundaries (mobsrc/core/geo/data/README.md)
+from mobsrc.core.geo.districts import GUIYANG_DISTRICTS as ZONE_DATA  # noqa: E402
+
 CENTRAL_DISTRICTS = ("520102", "520103", "520115")  # Nanming, Yunyan, Guanshanhu
 
 

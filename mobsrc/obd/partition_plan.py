@@ -3,7 +3,7 @@
 Partitions are Asia/Shanghai calendar days (architecture.md: local days for statistics), named
 `<table>_pYYYYMMDD` (migrations/env_rules.py leaves such tables out of autogenerate).  They must
 cover every collection time the ingest accepts (rows.AcceptanceWindow: max age back, future
-tolerance ahead) and a few days ahead; those older than the retention period are dropped.
+tolerance ahead) and a few days ahead. Creating and dropping them is core.partitions' work.
 """
 from __future__ import annotations
 
@@ -46,9 +46,3 @@ def days_needed(now: datetime, max_age_days: int, ahead_days: int) -> list[date]
     """Every day a record accepted now may fall on, and `ahead_days` more."""
     today = local_day(now)
     return days_between(local_day(now - timedelta(days=max_age_days)), today + timedelta(days=ahead_days))
-
-
-def days_expired(existing: set[date], now: datetime, retention_days: int) -> list[date]:
-    """Days entirely older than the retention period."""
-    cutoff = local_day(now) - timedelta(days=retention_days)
-    return sorted(day for day in existing if day < cutoff)

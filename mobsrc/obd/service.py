@@ -248,11 +248,9 @@ def maintain_partitions(session: Session, settings: ObdSettings, now: datetime |
     now = now or clock.now()
     needed = partition_plan.days_needed(now, settings.max_age_days, settings.partitions_ahead_days)
     created = storage.ensure_partitions(session, needed)
-    dropped = []
-    for table in partition_plan.PARTITIONED_TABLES:
-        expired = partition_plan.days_expired(storage.existing_partition_days(session, table), now,
-                                              settings.retention_days)
-        dropped += storage.drop_partitions(session, table, expired)
+    first_kept = partition_plan.local_day(now) - timedelta(days=settings.retention_days)
+    dropped = [name for table in partition_plan.PARTITIONED_TABLES
+               for name in storage.drop_partitions_before(session, table, first_kept)]
     cutoff = partition_plan.day_bounds(partition_plan.local_day(now) - timedelta(days=settings.retention_days))[0]
     deleted = session.execute(text("DELETE FROM obd_batches WHERE processed_at IS NOT NULL AND received_at < :c"),
                               {"c": cutoff}).rowcount

@@ -20,14 +20,12 @@ from psycopg import errors as pg_errors
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from mobsrc.core import partitions
 from mobsrc.obd.intake import Intake
 from mobsrc.obd.models import BatchSource
 from mobsrc.obd.partition_plan import (
     PARTITIONED_TABLES,
-    day_bounds,
     local_day,
-    partition_day,
-    partition_name,
 )
 from mobsrc.obd.rows import (
     INFO_COLUMNS,
@@ -222,37 +220,21 @@ def store_intake(session: Session, submitter: Submitter, intake: Intake, receive
     return batch_id
 
 
-# --- day partitions --------------------------------------------------------------------------------
+# --- day partitions (core.partitions: create by ATTACH without blocking writers, drop by DETACH) ------
 def existing_partition_days(session: Session, table: str) -> set[date]:
-    names = session.execute(text(
-        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = :table"), {"table": table}).scalars()
-    return {day for name in names if (day := partition_day(table, name)) is not None}
+    return set(partitions.existing_partitions(session.connection(), table))
 
 
 def ensure_partitions(session: Session, days, tables=PARTITIONED_TABLES) -> list[str]:
     """Create the missing day partitions; returns the names created."""
-    created = []
-    for table in tables:
-        missing = sorted(set(days) - existing_partition_days(session, table))
-        for day in missing:
-            start, end = day_bounds(day)
-            name = partition_name(table, day)
-            session.execute(text(
-                f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table} "
-                f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"))
-            created.append(name)
+    created = [name for table in tables for name in partitions.ensure_day_partitions(session.connection(), table, days)]
     if created:
         log.info("created partitions %s", ", ".join(created))
     return created
 
 
-def drop_partitions(session: Session, table: str, days) -> list[str]:
-    dropped = []
-    for day in sorted(days):
-        name = partition_name(table, day)
-        session.execute(text(f"DROP TABLE IF EXISTS {name}"))
-        dropped.append(name)
+def drop_partitions_before(session: Session, table: str, first_kept: date) -> list[str]:
+    dropped = partitions.drop_partitions_before(session.connection(), table, first_kept)
     if dropped:
         log.info("dropped expired partitions %s", ", ".join(dropped))
     return dropped

@@ -9,36 +9,22 @@ the default partition is locked against writes for the move (inserts into day pa
 the rows are moved, and the new table is attached (a CHECK constraint spares the scan).
 Nothing is ever dropped: readings are evidence.
 
-Generic over the table name; nothing here is specific to remote sensing but the list of tables.
+Naming, day bounds and the catalog lookup are core.partitions'; the default partition and the
+move out of it are this module's own (zones and OBD create ahead and drop, without a default).
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from mobsrc.core.clock import LOCAL_TZ
+from mobsrc.core import partitions
+from mobsrc.core.partitions import day_bounds, partition_name
 
 TABLES = ("rs_readings", "rs_verdicts")
 DAYS_AHEAD = 7
 DAYS_BEHIND = 1
-
-
-def partition_name(table: str, day: date) -> str:
-    return f"{table}_p{day:%Y%m%d}"
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """[start, end) of a local day as aware datetimes."""
-    start = datetime.combine(day, time(0), tzinfo=LOCAL_TZ)
-    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=LOCAL_TZ)
-
-
-def existing_partitions(session: Session, table: str) -> set[str]:
-    return set(session.scalars(text(
-        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = :table"), {"table": table}))
 
 
 def days_in_default(session: Session, table: str) -> set[date]:
@@ -50,9 +36,8 @@ def days_wanted(session: Session, table: str, today: date) -> list[date]:
     """Days that should have a partition and have none: the window around today and every day
     that has rows waiting in the default partition."""
     window = {today + timedelta(days=n) for n in range(-DAYS_BEHIND, DAYS_AHEAD + 1)}
-    existing = existing_partitions(session, table)
-    wanted = window | days_in_default(session, table)
-    return sorted(day for day in wanted if partition_name(table, day) not in existing)
+    existing = partitions.existing_partitions(session.connection(), table)
+    return sorted(day for day in window | days_in_default(session, table) if day not in existing)
 
 
 def ensure_day_partition(session: Session, table: str, day: date) -> bool:
@@ -60,7 +45,7 @@ def ensure_day_partition(session: Session, table: str, day: date) -> bool:
     Run in a transaction of its own: it holds a write lock on the default partition."""
     name = partition_name(table, day)
     session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})  # one maker at a time
-    if name in existing_partitions(session, table):
+    if day in partitions.existing_partitions(session.connection(), table):
         return False
     start, end = day_bounds(day)
     bounds = {"start": start, "end": end}

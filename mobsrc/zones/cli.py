@@ -8,8 +8,9 @@ import click
 from flask.cli import with_appcontext
 
 from mobsrc.core.errors import DomainError
+from mobsrc.core.geo.districts import GUIYANG_DISTRICTS
 
-BUNDLED = Path(__file__).resolve().parent / "data" / "guiyang-districts.gcj02.geojson"
+BUNDLED = GUIYANG_DISTRICTS  # the real district boundaries, GCJ-02 (mobsrc/core/geo/data/README.md)
 
 
 @click.group()

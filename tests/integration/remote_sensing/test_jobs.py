@@ -8,10 +8,10 @@ from datetime import date
 
 from sqlalchemy import select, text
 
-from mobsrc.core import reconcile
+from mobsrc.core import partitions, reconcile
 from mobsrc.core.auth import service as accounts
 from mobsrc.core.auth.principals import SYSTEM, Role
-from mobsrc.remote_sensing import judging, partitions, service
+from mobsrc.remote_sensing import judging, service
 from mobsrc.remote_sensing.calibration import CheckKind
 from mobsrc.remote_sensing.models import RsBatch, RsConfirmation
 from tests.integration import factories
@@ -99,8 +99,7 @@ def test_the_maintenance_job_makes_day_partitions_and_moves_waiting_rows(committ
     assert homes[answer["items"][0]["reading_id"]] == "rs_readings_p20260520"
     assert homes[answer["items"][1]["reading_id"]] == "rs_readings_p20260521"
     assert committed_session.scalar(text("SELECT count(*) FROM rs_readings_default")) == 0
-    assert partitions.partition_name("rs_verdicts", date(2026, 6, 8)) in partitions.existing_partitions(
-        committed_session, "rs_verdicts")
+    assert date(2026, 6, 8) in partitions.existing_partitions(committed_session.connection(), "rs_verdicts")
     again = client.post(URL, json={"readings": [reading()]}, headers=headers).json
     assert again["items"][0]["status"] == "duplicate"  # the unique index holds across the move
     with committed_app.app_context():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import shapely
@@ -12,8 +11,9 @@ from shapely.geometry import Point, shape
 
 from mobsrc.core.geo import geojson
 from mobsrc.core.geo.crs import Crs, from_wgs84
+from mobsrc.core.geo.districts import GUIYANG_DISTRICTS
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "guiyang-districts.gcj02.geojson"
+DATA = GUIYANG_DISTRICTS
 DISTRICTS = json.loads(DATA.read_text("utf-8"))
 BY_CODE = {str(f["properties"]["adcode"]): f for f in DISTRICTS["features"]}
 YUNYAN, NANMING, KAIYANG, GUANSHANHU = "520103", "520102", "520121", "520115"

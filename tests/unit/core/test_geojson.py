@@ -1,7 +1,6 @@
 """GeoJSON -> validated WGS-84 geometry, with located problems."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +9,7 @@ from shapely.geometry import MultiPolygon, Polygon
 
 from mobsrc.core.geo import crs
 from mobsrc.core.geo.crs import Crs
+from mobsrc.core.geo.districts import GUIYANG_DISTRICTS
 from mobsrc.core.geo.geojson import (
     AreaQueryError,
     GeometryProblem,
@@ -21,7 +21,7 @@ from mobsrc.core.geo.geojson import (
     require_area,
 )
 
-DISTRICTS = json.loads((Path(__file__).parents[2] / "data" / "guiyang-districts.gcj02.geojson").read_text("utf-8"))
+DISTRICTS = json.loads(GUIYANG_DISTRICTS.read_text("utf-8"))
 
 SQUARE = [[106.6, 26.5], [106.7, 26.5], [106.7, 26.6], [106.6, 26.6], [106.6, 26.5]]
 HOLE = [[106.62, 26.52], [106.62, 26.58], [106.68, 26.58], [106.68, 26.52], [106.62, 26.52]]

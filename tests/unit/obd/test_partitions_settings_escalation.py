@@ -10,7 +10,6 @@ from mobsrc.obd.alarms import RULES
 from mobsrc.obd.escalation import VIOLATION_AFTER_H, is_due, is_handed_over
 from mobsrc.obd.partition_plan import (
     day_bounds,
-    days_expired,
     days_needed,
     local_day,
     partition_day,
@@ -37,12 +36,6 @@ def test_partitions_cover_the_acceptance_window_and_days_ahead():
     now = datetime(2026, 3, 10, 17, tzinfo=UTC)                 # 01:00 on 11 March in Beijing
     days = days_needed(now, max_age_days=7, ahead_days=3)
     assert days[0] == date(2026, 3, 4) and days[-1] == date(2026, 3, 14) and len(days) == 11
-
-
-def test_only_days_wholly_past_the_retention_expire():
-    now = datetime(2026, 3, 10, 17, tzinfo=UTC)
-    existing = {date(2026, 2, 8), date(2026, 2, 9), date(2026, 2, 10), date(2026, 3, 11)}
-    assert days_expired(existing, now, retention_days=30) == [date(2026, 2, 8)]   # 9 Feb ends after now - 30 d
 
 
 def test_settings_from_the_environment_and_their_guard():

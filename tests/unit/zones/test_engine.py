@@ -2,7 +2,6 @@
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,12 +12,13 @@ from shapely.geometry import Point, shape
 
 from mobsrc.core.geo import crs
 from mobsrc.core.geo.crs import Crs
+from mobsrc.core.geo.districts import GUIYANG_DISTRICTS
 from mobsrc.core.geo.geojson import require_area
 from mobsrc.zones.engine import ZoneIndex, ZoneIndexError, ZoneRecord, zone_set_version
 from tests.unit.zones import shapes
 
 AT = datetime(2025, 3, 1, 4, 0, tzinfo=UTC)  # 12:00 in Guiyang
-DISTRICTS = json.loads((Path(__file__).parents[2] / "data" / "guiyang-districts.gcj02.geojson").read_text("utf-8"))
+DISTRICTS = json.loads(GUIYANG_DISTRICTS.read_text("utf-8"))
 
 
 def records(geometries, **schedule):
