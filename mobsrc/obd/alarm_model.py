@@ -24,6 +24,7 @@ class AlarmKind(StrEnum):
     VIN_MISMATCH = "vin_mismatch"
     CALIBRATION_CHANGED = "calibration_changed"
     TERMINAL_OFFLINE = "terminal_offline"
+    TERMINAL_REMOVED = "terminal_removed"
 
 
 AlarmKey = tuple[str, AlarmKind]      # (vin, kind): at most one open alarm per key
@@ -47,6 +48,16 @@ class Threshold:
 
 
 @dataclass(frozen=True, slots=True)
+class RemovalReport:
+    """A terminal's 0x06 removal (tamper) alarm (standards-telemetry.md 1.7, "0x06 removal
+    alarm"): sent every 60 s while the terminal's external power is cut or CAN is silent."""
+    at: datetime                              # the terminal's time (the server's when invalid)
+    longitude: float | None = None
+    latitude: float | None = None
+    position_valid: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class VehicleWindow:
     """Everything known about one vehicle over the evaluated period.  Records are sorted by
     collection time on construction (re-sent data arrives out of order, 7.4)."""
@@ -57,14 +68,20 @@ class VehicleWindow:
     last_seen_at: datetime | None = None      # last frame received from the terminal
     known_cal_id: str | None = None           # last known before this window
     known_cvn_hex: str | None = None
+    removals: tuple[RemovalReport, ...] = ()  # removal alarms of the last REMOVAL_LOOKBACK
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "streams", tuple(sorted(self.streams, key=_collected_at)))
         object.__setattr__(self, "obd", tuple(sorted(self.obd, key=_collected_at)))
+        object.__setattr__(self, "removals", tuple(sorted(self.removals, key=_reported_at)))
 
 
 def _collected_at(record) -> datetime:
     return record.collected_at
+
+
+def _reported_at(report: RemovalReport) -> datetime:
+    return report.at
 
 
 @dataclass(frozen=True, slots=True)

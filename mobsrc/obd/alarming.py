@@ -11,7 +11,9 @@ open says so), so nothing is counted twice.
 
 The window of a vehicle ends at its latest collection time and spans the longest sustain
 period of the enabled rules plus a margin: re-sent data inside it counts; re-sent data older
-than the window is stored and readable but does not reopen past alarms.
+than the window is stored and readable but does not reopen past alarms.  A terminal's removal
+reports (0x06) of the last REMOVAL_LOOKBACK, by arrival, come with the window: a removed
+terminal sends no engine data to end a window at.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from mobsrc.core import clock
 from mobsrc.enforcement import service as enforcement
 from mobsrc.enforcement.register import Evidence, SubjectType, ViolationDraft, ViolationKind
 from mobsrc.obd import escalation, service
-from mobsrc.obd.alarm_model import AlarmDecision, AlarmKind, OpenAlarm, VehicleWindow
+from mobsrc.obd.alarm_model import AlarmDecision, AlarmKind, OpenAlarm, RemovalReport, VehicleWindow
 from mobsrc.obd.alarms import RULES, RULES_BY_ID, advance_alarms, evaluate_rules
 from mobsrc.obd.models import Alarm, AlarmStatus, ObdBatch
 from mobsrc.obd.rows import ENGINE_COLUMNS, obd_record_of, stream_record_of
@@ -35,6 +37,7 @@ from mobsrc.obd.rows import ENGINE_COLUMNS, obd_record_of, stream_record_of
 log = logging.getLogger(__name__)
 WINDOW_MARGIN_S = 300            # beyond the longest sustain period, so a run is seen whole
 CALIBRATION_LOOKBACK = timedelta(days=30)   # how far back the last known CAL ID / CVN is sought
+REMOVAL_LOOKBACK = timedelta(hours=24)      # removal reports a window sees (they repeat every 60 s)
 VEHICLES_PER_QUERY = 200
 MAX_WINDOW_RECORDS = 900         # evidence kept per alarm (15 min at 1 Hz)
 
@@ -195,9 +198,21 @@ def load_windows(session: Session, vehicle_ids: list[int], now: datetime, span: 
             " ORDER BY i.vehicle_id, i.collected_at"), params):
         infos[row[0]].append(obd_record_of(vins[row[0]], row[1], *row[2:]))
     known = _known_calibrations(session, params)
+    removals = _removal_reports(session, ids, now)
     return {vid: _Window(vid, owner, VehicleWindow(
-                vin, now, tuple(streams[vid]), tuple(infos[vid]), seen, *known.get(vid, (None, None))))
+                vin, now, tuple(streams[vid]), tuple(infos[vid]), seen, *known.get(vid, (None, None)),
+                removals=tuple(removals[vid])))
             for vid, vin, owner, seen, _ in heads}
+
+
+def _removal_reports(session: Session, vehicle_ids: list[int], now: datetime) -> dict[int, list[RemovalReport]]:
+    out: dict[int, list[RemovalReport]] = defaultdict(list)
+    for vid, at, lon, lat, fix_valid in session.execute(text(
+            "SELECT vehicle_id, reported_at, longitude, latitude, position_valid FROM obd_removal_reports"
+            " WHERE vehicle_id = ANY(:ids) AND received_at > :since ORDER BY vehicle_id, reported_at"),
+            {"ids": vehicle_ids, "since": now - REMOVAL_LOOKBACK}):
+        out[vid].append(RemovalReport(at, lon, lat, fix_valid))
+    return out
 
 
 def _known_calibrations(session: Session, params: dict) -> dict[int, tuple[str, str]]:
@@ -213,7 +228,10 @@ def evidence_records(window: VehicleWindow, decision: AlarmDecision) -> list[dic
     """The records of the decision's span, compact, at most MAX_WINDOW_RECORDS (evenly thinned)."""
     first, last = decision.first_at, decision.last_at
     obd_kinds = {AlarmKind.MIL_ON, AlarmKind.VIN_MISMATCH, AlarmKind.CALIBRATION_CHANGED}
-    if decision.kind in obd_kinds:
+    if decision.kind is AlarmKind.TERMINAL_REMOVED:
+        picked = [{"t": r.at.isoformat(), "removal": True, "longitude": r.longitude, "latitude": r.latitude,
+                   "position_valid": r.position_valid} for r in window.removals if first <= r.at <= last]
+    elif decision.kind in obd_kinds:
         picked = [{"t": r.collected_at.isoformat(), "mil_on": r.mil_on, "dtc_codes": list(r.dtc_codes),
                    "cal_id": r.cal_id, "cvn_hex": r.cvn_hex, "obd_vin": r.obd_vin}
                   for r in window.obd if first <= r.collected_at <= last]

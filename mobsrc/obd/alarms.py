@@ -146,6 +146,11 @@ RULES: tuple[AlarmRule, ...] = (
           (_t("offline_after_s", 86_400.0, "s",
               "HJ 1239.1 5.5.1: OBD data at least every 24 h [CONFIRMED]; as an alarm period"),),
           integrity.check_terminal_offline),
+    _rule("terminal_removed", "the terminal reported its own removal (0x06 removal alarm)",
+          (_t("clear_after_s", 180.0, "s",
+              "terminals repeat 0x06 every 60 s (telemetry 1.7 [SECONDARY]); three periods of "
+              "engine data without one mean the terminal is back"),),
+          integrity.check_terminal_removed),
 )
 
 RULES_BY_ID: dict[str, AlarmRule] = {rule.id: rule for rule in RULES}

@@ -7,8 +7,8 @@ so both are documented defaults, configurable per rule (obd_rule_settings, PUT /
   monitoring problem, not an emission fault, and is not handed over.
 - Violation (enforcement register, kind OBD_ALARM_UNRESOLVED): an alarm still open after
   `violation_after_h` hours.  Defaults: 7 days for emission faults (time to book a repair at
-  an M station), 3 days for an empty reagent tank and for tampering signs (no repair needed
-  to end them), never for a changed calibration (an event, closed by the next window) and
+  an M station), 3 days for an empty reagent tank and for tampering signs, a removed
+  terminal among them (no repair needed to end them), never for a changed calibration (an event, closed by the next window) and
   for an offline terminal (HJ 1239 sets no offline penalty).  UNCONFIRMED.
 """
 from __future__ import annotations
@@ -29,6 +29,7 @@ VIOLATION_AFTER_H: dict[str, float | None] = {
     "vin_mismatch": 3 * DAY_H,
     "calibration_changed": None,
     "terminal_offline": None,
+    "terminal_removed": 3 * DAY_H,
 }
 
 HANDOVER_KINDS = frozenset(AlarmKind) - {AlarmKind.TERMINAL_OFFLINE}

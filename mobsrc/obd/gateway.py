@@ -15,8 +15,9 @@ little):
   Batcher; their ACK (the header echoed with an empty data unit, standards-telemetry.md 1.14)
   is written only once the batch holding them is committed: an ACK means durable.  When a
   batch cannot be stored, its frames are not answered and the terminal sends them again;
-- logouts (0x04) and removal alarms (0x06) are answered; a removal alarm is logged, not
-  stored; activation (0x07, meant for the national platform) and encrypted units are ignored;
+- logouts (0x04) are recorded and answered; a removal alarm (0x06) is stored once and brought
+  to the alarm job (a `terminal_removed` alarm), then answered; activation (0x07, meant for
+  the national platform) and encrypted units are ignored;
 - a connection silent for the idle period (one sweep every few seconds, not a timer per
   read), or sending only garbage, is closed.
 
@@ -59,7 +60,9 @@ from mobsrc.obd.hj1239.messages import (
 from mobsrc.obd.hj1239.records import flatten_frame
 from mobsrc.obd.hj1239.stream import FrameStreamDecoder, UndecodableFrame
 from mobsrc.obd.ingest import GatewayItem, VehicleRef
+from mobsrc.obd.models import BatchSource
 from mobsrc.obd.settings import ObdSettings
+from mobsrc.obd.storage import Submitter
 
 log = logging.getLogger(__name__)
 READ_SIZE = 65536
@@ -203,6 +206,9 @@ class Directory:
     async def logout(self, vehicle: VehicleRef) -> None:
         await self._run(ingest.record_logout, vehicle, clock.now())
 
+    async def removal(self, vehicle: VehicleRef, removal: RemovalAlarm) -> bool:
+        return await self._run(ingest.record_removal, vehicle, removal, Submitter(BatchSource.GATEWAY), clock.now())
+
     async def learn_layout(self, vehicle: VehicleRef, report: Report) -> None:
         await self._run(ingest.learn_layout, vehicle.id, report, None)
 
@@ -210,8 +216,8 @@ class Directory:
 # --- connections -------------------------------------------------------------------------------------
 class _Connection(asyncio.Protocol):
     """One terminal link (an asyncio Protocol: no task and no buffer copy per read).  Stream
-    events are handled in order; while a login or logout is with the database, later events
-    of this link wait in `backlog`."""
+    events are handled in order; while a login, logout or removal alarm is with the database,
+    later events of this link wait in `backlog`."""
 
     def __init__(self, gateway: Gateway):
         self.gateway = gateway
@@ -270,7 +276,7 @@ class _Connection(asyncio.Protocol):
     def _resume(self, task: asyncio.Task) -> None:
         self.busy = False
         if not task.cancelled() and task.exception() is not None:
-            log.error("login/logout of %s failed: %s", self.peer, task.exception())
+            log.error("login, logout or removal alarm of %s not stored: %s", self.peer, task.exception())
             self.closing = True
         events, self.backlog = self.backlog, []
         self._process(events)
@@ -378,8 +384,8 @@ class Gateway:
                 connection.transport.abort()
 
     def _handle(self, connection: _Connection, event):
-        """Deal with one stream event; returns what must be awaited (a login or logout, which
-        go to the database) or None."""
+        """Deal with one stream event; returns what must be awaited (a login, logout or removal
+        alarm, which go to the database) or None."""
         if isinstance(event, Garbage):
             self.stats.garbage_bytes += event.nbytes
             connection.garbage += event.nbytes
@@ -401,20 +407,18 @@ class Gateway:
         elif isinstance(message, Logout):
             return self._logout(connection, frame)
         elif isinstance(message, RemovalAlarm):
-            self._removal(connection, frame)
+            return self._removal(connection, frame)
         elif isinstance(message, EncryptedDataUnit):
             log.info("encrypted data unit from %s (%s) left unread", connection.peer, frame.vin)
         return None
 
-    def _removal(self, connection: _Connection, frame: Frame) -> None:
-        """0x06 terminal removal alarm (HJ 1239): answered and logged for the operators; not
-        stored (no alarm kind for it yet)."""
-        if frame.vin not in connection.sessions:
+    async def _removal(self, connection: _Connection, frame: Frame) -> None:
+        """0x06 terminal removal alarm (HJ 1239): answered once stored, like a report."""
+        vehicle = connection.sessions.get(frame.vin)
+        if vehicle is None:
             return
+        await self.directory.removal(vehicle, frame.message)
         self.stats.removal_alarms += 1
-        position = frame.message.position
-        log.warning("terminal removal alarm from %s at %s (%s, %s)", frame.vin, frame.message.at,
-                    position.longitude, position.latitude)
         connection.send(encode_reply(frame, now=clock.now()))
 
     async def _login(self, connection: _Connection, frame: Frame) -> None:

@@ -1,4 +1,5 @@
-"""Ingestion use cases: JSON batches, raw frames (HTTP), gateway batches, terminal logins.
+"""Ingestion use cases: JSON batches, raw frames (HTTP), gateway batches, terminal logins,
+removal (tamper) alarms.
 
 Every way in ends in `storage.store_intake` inside the caller's transaction: the records are
 durable when the caller commits, and only then is anything answered (the HTTP 2xx, the
@@ -43,6 +44,7 @@ from mobsrc.obd.hj1239.messages import (
     LayoutSource,
     Login,
     Logout,
+    RemovalAlarm,
     Report,
     TimeCalibrationRequest,
 )
@@ -53,7 +55,7 @@ from mobsrc.obd.intake import Answer, Intake
 from mobsrc.obd.models import BatchSource
 from mobsrc.obd.rows import KIND_CODES, ItemStatus, RejectReason, info_candidate, stream_candidate
 from mobsrc.obd.settings import ObdSettings
-from mobsrc.obd.storage import Submitter, store_intake
+from mobsrc.obd.storage import Submitter, open_event_batch, store_intake
 
 log = logging.getLogger(__name__)
 EVALUATE_JOB = "obd.evaluate_pending_batches"
@@ -263,17 +265,18 @@ def ingest_frames(session: Session, principal: Principal, body: bytes, settings:
     hints = _layout_hints(session, [v.id for v in vehicles.values()])
     now = clock.now()
     intake = Intake(now, settings.acceptance)
-    answers = [_take_frame(session, intake, raw, vehicles, hints, now) for raw in frames]
+    submitter = submitter_of(principal, BatchSource.FRAMES)
+    answers = [_take_frame(session, intake, raw, vehicles, hints, submitter, now) for raw in frames]
     if sum(len(a.records) for a in answers) > settings.max_batch_records:
         raise BatchTooLarge(f"At most {settings.max_batch_records} records per request; split the frames.")
-    batch_id = _store(session, submitter_of(principal, BatchSource.FRAMES), intake, now)
+    batch_id = _store(session, submitter, intake, now)
     garbage = [{"offset": g.offset, "length": g.nbytes, "reason": g.reason.value}
                for g in events if isinstance(g, Garbage)]
     return {"batch_id": batch_id, **intake.counts(), "frames": [a.as_dict() for a in answers], "garbage": garbage}
 
 
 def _take_frame(session: Session, intake: Intake, raw: RawFrame, vehicles: dict, hints: dict,
-                now: datetime) -> _FrameAnswer:
+                submitter: Submitter, now: datetime) -> _FrameAnswer:
     vin = raw.data[3:20].decode("latin-1")
     answer = _FrameAnswer(raw.offset, raw.data[2], vin, "accepted")
     vehicle = vehicles.get(vin)
@@ -293,6 +296,9 @@ def _take_frame(session: Session, intake: Intake, raw: RawFrame, vehicles: dict,
         record_login(session, vehicle, frame.header, message, now)
     elif isinstance(message, Logout):
         record_logout(session, vehicle, now)
+    elif isinstance(message, RemovalAlarm):
+        if not record_removal(session, vehicle, message, submitter, now):
+            answer.status = "duplicate"
     elif isinstance(message, EncryptedDataUnit):
         answer.status, answer.reason = "rejected", RejectReason.ENCRYPTED.value
         return answer
@@ -327,6 +333,33 @@ def record_logout(session: Session, vehicle: VehicleRef, now: datetime) -> None:
     session.execute(text("UPDATE obd_terminal_profiles SET last_logout_at = :at, updated_at = :at"
                          " WHERE vehicle_id = :v"), dict(v=vehicle.id, at=now))
     session.execute(_SEEN, dict(v=vehicle.id, at=now))
+
+
+_REMOVAL = text(
+    "INSERT INTO obd_removal_reports (vehicle_id, vin, reported_at, time_valid, serial, longitude, latitude,"
+    " position_valid, source, received_at) VALUES (:v, :vin, :at, :time_valid, :serial, :lon, :lat,"
+    " :fix_valid, :source, :received_at) ON CONFLICT ON CONSTRAINT uq_obd_removal_reports_report DO NOTHING"
+    " RETURNING id")
+
+
+def record_removal(session: Session, vehicle: VehicleRef, removal: RemovalAlarm, submitter: Submitter,
+                   now: datetime) -> bool:
+    """A 0x06 removal alarm from a logged-in terminal: stored once (terminals repeat it every
+    60 s and re-send what was not answered) and brought to the alarm job, which opens or keeps
+    the vehicle's `terminal_removed` alarm.  Returns False for a report already stored."""
+    position = removal.position
+    stored = session.execute(_REMOVAL, dict(
+        v=vehicle.id, vin=vehicle.vin, at=removal.at or now, time_valid=removal.at is not None,
+        serial=removal.serial, lon=position.longitude, lat=position.latitude,
+        fix_valid=position.is_fix_valid and position.longitude is not None and position.latitude is not None,
+        source=submitter.source.value, received_at=now)).scalar_one_or_none()
+    session.execute(_SEEN, dict(v=vehicle.id, at=now))
+    if stored is None:
+        return False
+    open_event_batch(session, submitter, vehicle.id, removal.at or now, now)
+    queue_evaluation(session)
+    log.warning("terminal removal alarm from %s at %s", vehicle.vin, removal.at or now)
+    return True
 
 
 def learn_layout(session: Session, vehicle_id: int, report: Report, known: Layout | None) -> None:

@@ -1,5 +1,5 @@
 """Checks over OBD snapshots and terminal presence: MIL on, VIN mismatch, CAL ID / CVN
-change, terminal offline.
+change, terminal offline, terminal removed.
 
 Practice from standards-enforcement.md 6.2 [SECONDARY] and standards-telemetry.md 7.13-7.19;
 thresholds UNCONFIRMED (arrive in `p`, defaults in alarms.RULES).
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from mobsrc.obd.alarm_model import NO_DATA, Finding, NoData, VehicleWindow
+from mobsrc.obd.alarm_model import NO_DATA, Finding, NoData, RemovalReport, VehicleWindow
 from mobsrc.obd.hj1239.records import ObdRecord
 
 Params = Mapping[str, float]
@@ -99,3 +99,42 @@ def check_terminal_offline(window: VehicleWindow, p: Params) -> CheckResult:
     return Finding(window.last_seen_at, window.now, {
         "last_seen_at": window.last_seen_at.isoformat(), "silent_s": silent_s,
         "threshold_s": p["offline_after_s"]})
+
+
+def check_terminal_removed(window: VehicleWindow, p: Params) -> CheckResult:
+    """The terminal reported its own removal (0x06; standards-telemetry.md 1.7, 1.13 "Tamper").
+
+    Terminals repeat the alarm every 60 s while the condition lasts [SECONDARY — FW1, TL], so
+    the sign holds until engine data has flowed for `clear_after_s` after the last removal
+    report; engine data alone (no report in the window) is a terminal in place.  Reports
+    closer together than `clear_after_s` are one removal: the finding spans that run."""
+    if not window.removals:
+        return None if window.streams else NO_DATA
+    clear_s = p["clear_after_s"]
+    last = window.removals[-1]
+    if any((r.collected_at - last.at).total_seconds() > clear_s for r in window.streams):
+        return None
+    run = _removal_run(window.removals, clear_s)
+    return Finding(run[0].at, last.at, {
+        "reports": len(run), "first_reported_at": run[0].at.isoformat(),
+        "last_reported_at": last.at.isoformat(), "position": _where(run),
+        "clear_after_s": clear_s})
+
+
+def _removal_run(reports: tuple[RemovalReport, ...], gap_s: float) -> list[RemovalReport]:
+    """The latest reports no more than `gap_s` apart from one another, oldest first."""
+    run = [reports[-1]]
+    for report in reversed(reports[:-1]):
+        if (run[-1].at - report.at).total_seconds() > gap_s:
+            break
+        run.append(report)
+    return run[::-1]
+
+
+def _where(run: list[RemovalReport]) -> dict | None:
+    """The first valid fix of the run: where the terminal was when it was taken off."""
+    for report in run:
+        if report.position_valid and report.longitude is not None and report.latitude is not None:
+            return {"longitude": report.longitude, "latitude": report.latitude,
+                    "reported_at": report.at.isoformat()}
+    return None

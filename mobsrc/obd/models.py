@@ -1,5 +1,5 @@
 """OBD persistence: ingestion batches, the two day-partitioned record tables, the latest state
-and the learnt profile of each terminal, alarms with their evidence, versioned rule settings
+and the learnt profile of each terminal, the terminals' removal reports, alarms with their evidence, versioned rule settings
 and daily online rates.
 
 The record tables are written with binary COPY only (obd/storage.py), never through these
@@ -172,6 +172,29 @@ class TerminalProfile(Base):
     last_logout_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TerminalRemoval(Base):
+    """A 0x06 removal (tamper) alarm as the terminal sent it; stored once (a terminal repeats
+    it every 60 s, and re-sends what was not answered)."""
+
+    __tablename__ = "obd_removal_reports"
+    __table_args__ = (
+        UniqueConstraint("vehicle_id", "reported_at", "serial", name="uq_obd_removal_reports_report"),
+        Index("ix_obd_removal_reports_vehicle_received", "vehicle_id", "received_at"),
+    )
+
+    id: Mapped[int] = id_column()
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"))
+    vin: Mapped[str] = mapped_column(String(17))
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))   # terminal's time
+    time_valid: Mapped[bool] = mapped_column(Boolean)       # False: reported_at is received_at
+    serial: Mapped[int] = mapped_column(Integer)
+    longitude: Mapped[float | None] = mapped_column(Double)  # WGS-84, None when invalid
+    latitude: Mapped[float | None] = mapped_column(Double)
+    position_valid: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[BatchSource] = mapped_column(enum_type(BatchSource, "obd_batch_source"))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class AlarmStatus(str, enum.Enum):

@@ -153,7 +153,7 @@ class FrameAnswerSchema(Schema):
     offset = fields.Integer(metadata={"description": "byte offset of the frame in the body"})
     command = fields.Integer()
     vin = fields.String()
-    status = fields.String(metadata={"description": "accepted | rejected | ignored"})
+    status = fields.String(metadata={"description": "accepted | duplicate (a removal alarm already stored) | rejected | ignored"})
     reason = fields.String()
     detail = fields.String()
     reply = fields.String(metadata={"description": "the platform's answer frame, hex (1.14)"})

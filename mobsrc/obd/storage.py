@@ -148,6 +148,16 @@ def open_batch(session: Session, submitter: Submitter, intake: Intake, received_
         first=first, last=last, processed_at=received_at if nothing else None)).scalar_one()
 
 
+def open_event_batch(session: Session, submitter: Submitter, vehicle_id: int, at: datetime,
+                     received_at: datetime) -> int:
+    """A batch for one terminal event that is not a record (a removal alarm): it brings the
+    vehicle to the alarm job like any batch of records."""
+    return session.execute(_INSERT_BATCH, dict(
+        source=submitter.source.value, user_id=submitter.user_id, key_id=submitter.key_id,
+        enterprise_id=submitter.enterprise_id, received_at=received_at, submitted=1, accepted=1,
+        rejected=0, vehicle_ids=[vehicle_id], first=at, last=at, processed_at=None)).scalar_one()
+
+
 def record_duplicates(session: Session, batch_id: int, intake: Intake, received_at: datetime) -> None:
     """Final counts; a batch that brought nothing new needs no processing."""
     counts = intake.counts()

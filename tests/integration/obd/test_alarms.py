@@ -10,8 +10,10 @@ from sqlalchemy import select
 
 from mobsrc.core import clock
 from mobsrc.obd import alarming, ingest, service
-from mobsrc.obd.models import Alarm, AlarmStatus, HandoverStatus
+from mobsrc.obd.hj1239.messages import Position, RemovalAlarm
+from mobsrc.obd.models import Alarm, AlarmStatus, BatchSource, HandoverStatus
 from mobsrc.obd.settings import ObdSettings
+from mobsrc.obd.storage import Submitter
 from tests.integration.obd.tracks import PLATFORM, body, driving
 
 
@@ -124,6 +126,31 @@ def test_tampering_signs_a_foreign_ecu_vin_and_a_new_calibration(session, truck,
     assert found["calibration_changed"].evidence["changes"][0]["to"][0] == "CAL-B"
 
 
+def removal(session, truck, at, serial=1):
+    report = RemovalAlarm(at, serial, Position.from_degrees(106.63, 26.65))
+    return ingest.record_removal(session, ingest.VehicleRef(truck.id, truck.vin, truck.enterprise_id), report,
+                                 Submitter(BatchSource.GATEWAY), clock.now())
+
+
+def test_a_removed_terminal_alarms_until_engine_data_flows_again_without_removal_reports(session, truck, start):
+    feed(session, driving(truck.vin, start, 120))
+    assert removal(session, truck, start + timedelta(seconds=120)) is True
+    assert removal(session, truck, start + timedelta(seconds=180), serial=2) is True
+    assert removal(session, truck, start + timedelta(seconds=180), serial=2) is False     # re-sent: stored once
+    evaluate(session)
+    [alarm] = alarms(session, truck)
+    assert (alarm.kind.value, alarm.status) == ("terminal_removed", AlarmStatus.OPEN)
+    assert alarm.first_at == start + timedelta(seconds=120) and alarm.evidence["reports"] == 2
+    assert [r["t"] for r in alarm.window] == [(start + timedelta(seconds=s)).isoformat() for s in (120, 180)]
+    assert alarm.handover_status is HandoverStatus.HANDED_OVER          # a tampering sign goes to I/M
+    feed(session, driving(truck.vin, start + timedelta(seconds=240), 60))   # within 180 s of the last report
+    evaluate(session)
+    assert kinds(session, truck) == ["terminal_removed"]
+    feed(session, driving(truck.vin, start + timedelta(seconds=300), 120))  # reinstalled: data, no more 0x06
+    evaluate(session)
+    assert kinds(session, truck) == [] and kinds(session, truck, AlarmStatus.CLOSED) == ["terminal_removed"]
+
+
 def test_changed_thresholds_are_a_new_version_and_apply_to_later_judgements(session, as_admin, truck, start):
     service.update_rule(session, PLATFORM, "nox_exceedance", {"thresholds": {"nox_ppm": 1000.0}, "note": "test"})
     feed(session, driving(truck.vin, start, 600, nox_upstream=2000.0, nox_downstream=900.0))
@@ -161,7 +188,7 @@ def test_alarms_are_listed_with_scope(client, session, as_operator, as_other_ope
 
 def test_rule_settings_api_versions_every_change(client, as_admin, as_police):
     rules = client.get("/api/v1/obd/rules", headers=as_police).json
-    assert len(rules) == 9 and {r["version"] for r in rules} == {1}
+    assert len(rules) == 10 and {r["version"] for r in rules} == {1}
     nox = next(r for r in rules if r["id"] == "nox_exceedance")
     assert next(t for t in nox["thresholds"] if t["name"] == "nox_ppm")["source"].startswith("no remote-OBD")
     changed = client.put("/api/v1/obd/rules/nox_exceedance", headers=as_admin,

@@ -6,9 +6,10 @@ from datetime import timedelta
 from sqlalchemy import text
 
 from mobsrc.core import clock
-from mobsrc.obd.hj1239.codec import decode_frame
+from mobsrc.core.auth.principals import Role
+from mobsrc.obd.hj1239.codec import decode_frame, encode_frame, make_frame
 from mobsrc.obd.hj1239.framing import build_frame
-from mobsrc.obd.hj1239.messages import Layout, TimeCalibrationAnswer
+from mobsrc.obd.hj1239.messages import Command, Layout, Position, RemovalAlarm, TimeCalibrationAnswer
 from mobsrc.obd.hj1239.simulate import TruckPlan, trip_bytes
 
 
@@ -98,3 +99,25 @@ def test_a_frame_with_an_out_of_window_sample_answers_that_record(client, as_ter
     record = post_frames(client, as_terminal, frames[0]).json["frames"][0]["records"][0]
     assert (record["status"], record["reason"]) == ("rejected", "future_timestamp")
 
+
+
+def test_a_removal_alarm_is_stored_once_and_answered_each_time(client, session, as_terminal, truck):
+    at = clock.now().replace(microsecond=0) - timedelta(minutes=1)
+    removal = encode_frame(make_frame(truck.vin, RemovalAlarm(at, 7, Position.from_degrees(106.62, 26.65))))
+    first = post_frames(client, as_terminal, removal).json["frames"][0]
+    again = post_frames(client, as_terminal, removal).json["frames"][0]
+    assert (first["status"], again["status"]) == ("accepted", "duplicate")
+    assert decode_frame(bytes.fromhex(again["reply"])).header.command == Command.REMOVAL_ALARM
+    rows = session.execute(text("SELECT reported_at, serial, source FROM obd_removal_reports WHERE vehicle_id = :v"),
+                           {"v": truck.id}).all()
+    assert rows == [(at, 7, "frames")]
+
+
+def test_a_removal_alarm_of_another_operators_truck_is_refused(client, session, principal_headers,
+                                                               other_enterprise, truck):
+    other_platform = principal_headers(Role.TERMINAL, other_enterprise, name="other fleet platform")
+    removal = encode_frame(make_frame(truck.vin, RemovalAlarm(clock.now(), 1, Position.from_degrees(106.6, 26.6))))
+    answer = post_frames(client, other_platform, removal).json["frames"][0]
+    assert (answer["status"], answer["reason"]) == ("rejected", "unknown_vehicle")
+    count = session.execute(text("SELECT count(*) FROM obd_removal_reports WHERE vehicle_id = :v"), {"v": truck.id})
+    assert count.scalar() == 0

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from mobsrc.core import clock
 from mobsrc.core.audit import act_as
 from mobsrc.core.auth.principals import SYSTEM
+from mobsrc.obd import alarming
 from mobsrc.obd.gateway import Gateway
 from mobsrc.obd.hj1239.codec import decode_frame, encode_frame, make_frame
 from mobsrc.obd.hj1239.framing import FrameSplitter, RawFrame
@@ -181,15 +182,29 @@ def test_data_for_another_vin_than_the_logged_in_one_is_refused(gateway, fleet, 
     link.close()
 
 
-def test_a_removal_alarm_is_answered(gateway, fleet):
+def test_a_removal_alarm_is_stored_once_answered_and_opens_a_terminal_removed_alarm(gateway, fleet, committed_app):
     link = Link(gateway.port)
     link.send(trip(fleet[0])[0])
     link.answers(1)
-    alarm = RemovalAlarm(clock.now().replace(microsecond=0), 1, Position.from_degrees(106.7, 26.5))
-    link.send(encode_frame(make_frame(fleet[0], alarm)))
+    at = clock.now().replace(microsecond=0)
+    removal = encode_frame(make_frame(fleet[0], RemovalAlarm(at, 1, Position.from_degrees(106.7, 26.5))))
+    link.send(removal)
     assert [a.header.command for a in link.answers(1)] == [Command.REMOVAL_ALARM]
-    assert gateway.stats.removal_alarms == 1
+    link.send(removal)                                    # re-sent (the ACK was lost): answered, stored once
+    assert [a.header.command for a in link.answers(1)] == [Command.REMOVAL_ALARM]
     link.close()
+    with committed_app.extensions["mobsrc"].db.session_scope() as session:
+        reports = session.execute(text(
+            "SELECT r.reported_at, r.longitude, r.latitude, r.position_valid, r.source FROM obd_removal_reports r"
+            " JOIN vehicles v ON v.id = r.vehicle_id WHERE v.vin = :vin"), {"vin": fleet[0]}).all()
+        assert reports == [(at, 106.7, 26.5, True, "gateway")]    # durable before the ACK
+        while alarming.evaluate_next_batches(session, 50):
+            pass
+        [(kind, status, evidence)] = session.execute(text(
+            "SELECT kind, status, evidence FROM obd_alarms WHERE vin = :vin"), {"vin": fleet[0]}).all()
+    assert (kind, status) == ("terminal_removed", "open")
+    assert evidence["reports"] == 1 and evidence["position"]["longitude"] == 106.7
+    assert gateway.stats.removal_alarms == 2
 
 
 def test_an_unregistered_vin_cannot_log_in(gateway, committed_app):

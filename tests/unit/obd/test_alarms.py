@@ -3,6 +3,7 @@ from datetime import timedelta
 
 import pytest
 
+from mobsrc.obd.alarm_model import RemovalReport
 from mobsrc.obd.alarms import (
     NO_DATA,
     RULES,
@@ -250,6 +251,48 @@ def test_terminal_offline(silent, expected):
 
 def test_offline_without_last_seen_cannot_be_judged():
     assert judge("terminal_offline", window()) is NO_DATA
+
+
+# --- terminal removed (0x06) -------------------------------------------------------------------------
+def removed(*seconds, fix=(106.71, 26.57)):
+    return tuple(RemovalReport(T0 + timedelta(seconds=s), *fix, True) for s in seconds)
+
+
+def test_a_removal_report_alone_is_a_removed_terminal_with_where_it_was():
+    result = judge("terminal_removed", window(removals=removed(0, 60, 120), now=T0 + timedelta(minutes=5)))
+    assert isinstance(result, AlarmDecision) and result.kind is AlarmKind.TERMINAL_REMOVED
+    assert (result.first_at, result.last_at) == (T0, T0 + timedelta(seconds=120))
+    assert result.evidence["reports"] == 3
+    assert result.evidence["position"] == {"longitude": 106.71, "latitude": 26.57, "reported_at": T0.isoformat()}
+
+
+def test_engine_data_beside_repeated_removal_reports_keeps_the_sign():
+    """Power cut, terminal on its battery: it still reports, and repeats 0x06 every 60 s."""
+    w = window(track((300, {})), removals=removed(*range(0, 300, 60)))
+    assert isinstance(judge("terminal_removed", w), AlarmDecision)
+
+
+@pytest.mark.parametrize("after_last_s, expected", [(170, True), (190, False)])
+def test_engine_data_past_the_clear_period_after_the_last_report_clears_it(after_last_s, expected):
+    streams = track((after_last_s + 1, {}))         # 1 Hz from T0: the last sample at after_last_s
+    result = judge("terminal_removed", window(streams, removals=removed(0)))
+    assert isinstance(result, AlarmDecision) is expected
+    assert expected or result is None
+
+
+def test_only_the_latest_run_of_reports_is_the_finding():
+    result = judge("terminal_removed", window(removals=removed(0, 60, 7200, 7260), now=T0 + timedelta(hours=3)))
+    assert result.first_at == T0 + timedelta(seconds=7200) and result.evidence["reports"] == 2
+
+
+def test_no_removal_report_is_clear_with_engine_data_and_unjudged_without():
+    assert judge("terminal_removed", window(track((10, {})))) is None
+    assert judge("terminal_removed", window()) is NO_DATA
+
+
+def test_a_removal_report_without_a_valid_fix_names_no_position():
+    w = window(removals=(RemovalReport(T0, None, None, False),), now=T0 + timedelta(minutes=1))
+    assert judge("terminal_removed", w).evidence["position"] is None
 
 
 # --- rules as data -----------------------------------------------------------------------------------
