@@ -26,6 +26,7 @@ PERIODIC = [
     ("obd.compute_online_rates", 3600),
     # --- remote_sensing
     ("remote_sensing.rematch_readings", 300),
+    ("remote_sensing.rejudge_for_calibrations", 300),
     ("remote_sensing.maintain_partitions", 3600),
     # --- enforcement
     ("enforcement.fold_day_count_changes", 60),

@@ -52,6 +52,8 @@ JOBS: dict[str, JobSpec] = {
     # --- remote_sensing
     "remote_sensing.judge_batch": JobSpec("workers.jobs.remote_sensing.judge_batch", "rules"),
     "remote_sensing.rematch_readings": JobSpec("workers.jobs.remote_sensing.rematch_readings", "rules"),
+    "remote_sensing.rejudge_for_calibrations": JobSpec("workers.jobs.remote_sensing.rejudge_for_calibrations",
+                                                       "rules"),
     "remote_sensing.maintain_partitions": JobSpec("workers.jobs.remote_sensing.maintain_partitions", "maintenance"),
     # --- enforcement
     "enforcement.fold_day_count_changes": JobSpec("workers.jobs.enforcement.fold_day_count_changes", "maintenance"),

@@ -7,6 +7,14 @@ verdicts, record a BLACK_SMOKE violation for each capture, confirm high emitters
 plates that exceeded, and mark the batch processed. Re-running it is a no-op (the batch row is
 locked and its `processed_at` checked), so the reconciler may re-queue freely.
 
+`rejudge_for_calibrations(session)` (periodic job): a calibration or audit record entered after
+readings of its days were judged (a certificate filed late; an audit that found the analyser
+out of tolerance) changes the check in force for them: those readings are judged again (the new
+verdict supersedes the old) and new exceedances count for confirmation.  Black smoke does not
+depend on validity, so no capture appears or goes.  A confirmation or violation that rested on
+verdicts now invalid stays in the register for the officers to review (the enforcement status
+machine dismisses with a reason); the superseded verdict and the new one show why.
+
 `rematch_readings(session)` (periodic job): readings whose plate was not registered when they
 were judged are matched again once the vehicle is registered (or its plate corrected), judged
 again with its fuel (the new verdict supersedes the old), and counted for confirmation. The
@@ -24,7 +32,7 @@ from sqlalchemy import ARRAY, String, any_, bindparam, func, select, text, updat
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from mobsrc.core import clock
+from mobsrc.core import clock, partitions
 from mobsrc.core.audit import AuditEntry
 from mobsrc.core.auth.principals import SYSTEM
 from mobsrc.core.geo_schemas import lonlat_of
@@ -39,12 +47,20 @@ from mobsrc.remote_sensing.confirming import confirm_high_emitters
 from mobsrc.remote_sensing.ingest import JUDGE_JOB
 from mobsrc.remote_sensing.judgement import judge_reading, judge_without_table
 from mobsrc.remote_sensing.limits import LimitTable, fuel_class, limit_table_in_effect
-from mobsrc.remote_sensing.models import RsBatch, RsJobMark, RsReading, RsStationDetails, RsVerdict
+from mobsrc.remote_sensing.models import (
+    RsBatch,
+    RsCalibration,
+    RsJobMark,
+    RsReading,
+    RsStationDetails,
+    RsVerdict,
+)
 from mobsrc.remote_sensing.readings import Reading
 from mobsrc.remote_sensing.verdicts import Outcome, Verdict
 
 SOURCE = "remote_sensing"
 REMATCH_MARK = "rematch"
+RECALIBRATE_MARK = "recalibrate"
 REMATCH_OVERLAP = timedelta(minutes=15)
 REMATCH_CHUNK = 1000  # vehicles per query
 VERDICT_COLUMNS = ("reading_id", "measured_at", "station_id", "plate", "plate_colour", "vehicle_id",
@@ -207,15 +223,19 @@ def rematch_readings(session: Session) -> int:
         vehicles = registry.vehicles_by_id(session, ids[chunk:chunk + REMATCH_CHUNK])
         stale = _unmatched_verdicts(session, {(v.plate, v.plate_colour.value) for v in vehicles})
         matched += len(_judge_again(session, stale))
-    session.execute(pg_insert(RsJobMark).values(name=REMATCH_MARK, at=started).on_conflict_do_update(
-        index_elements=["name"], set_={"at": started}))
+    _set_mark(session, REMATCH_MARK, started)
     return matched
 
 
-def _rematch_since(session: Session) -> datetime | None:
+def _set_mark(session: Session, name: str, at: datetime) -> None:
+    session.execute(pg_insert(RsJobMark).values(name=name, at=at).on_conflict_do_update(
+        index_elements=["name"], set_={"at": at}))
+
+
+def _rematch_since(session: Session, mark_name: str = REMATCH_MARK) -> datetime | None:
     """From the last run (less the overlap); on the first run, from the first verdict ever given
-    (vehicles registered before it were matched at judgement). None: nothing was judged yet."""
-    mark = session.get(RsJobMark, REMATCH_MARK)
+    (what changed before it was known at judgement). None: nothing was judged yet."""
+    mark = session.get(RsJobMark, mark_name)
     if mark is not None:
         return mark.at - REMATCH_OVERLAP
     first = session.scalar(select(func.min(RsVerdict.judged_at)))
@@ -259,6 +279,37 @@ def _judge_again(session: Session, stale: list) -> list[Judged]:
     store_verdicts(session, judged)
     confirm_high_emitters(session, exceedances(judged), tables)
     return judged
+
+
+# --- calibration records entered late ---------------------------------------------------------------
+
+
+def rejudge_for_calibrations(session: Session) -> int:
+    """Judge again the readings whose check in force changed with the calibration / audit
+    records entered since the last run; returns how many readings were judged again."""
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext('rs-recalibrate'))"))  # one run at a time
+    started = clock.now()
+    since = _rematch_since(session, RECALIBRATE_MARK)
+    records = [] if since is None else session.scalars(
+        select(RsCalibration).where(RsCalibration.created_at >= since).order_by(RsCalibration.id)).all()
+    judged = 0
+    for record in records:
+        judged += len(_judge_again(session, _verdicts_changed_by(session, record)))
+    _set_mark(session, RECALIBRATE_MARK, started)
+    return judged
+
+
+def _verdicts_changed_by(session: Session, record: RsCalibration) -> list:
+    """Current verdicts of the record's station and days that cite another check than the one
+    now in force (calibration.check_in_force)."""
+    in_force = service.calibration_records(session, record.station_id)
+    start, end = partitions.day_bounds(record.valid_from)[0], partitions.day_bounds(record.valid_to)[1]
+    stmt = select(RsVerdict.id, RsVerdict.reading_id, RsVerdict.measured_at, RsVerdict.station_id,
+                  RsVerdict.plate, RsVerdict.plate_colour, RsVerdict.calibration_id).where(
+        RsVerdict.station_id == record.station_id, RsVerdict.superseded_at.is_(None),
+        RsVerdict.measured_at >= start, RsVerdict.measured_at < end)
+    return [row for row in session.execute(stmt)
+            if calibration_status(in_force, row.measured_at).record_id != row.calibration_id]
 
 
 def _rows_of(session: Session, verdicts: list) -> list:

@@ -18,6 +18,12 @@ def rematch_readings() -> int:
         return judging.rematch_readings(session)
 
 
+def rejudge_for_calibrations() -> int:
+    """Judge again the readings whose calibration check changed with records entered late."""
+    with state().db.session_scope() as session:
+        return judging.rejudge_for_calibrations(session)
+
+
 def maintain_partitions() -> int:
     """Day partitions of the readings and verdicts, a week ahead; one transaction each."""
     today = clock.as_local(clock.now()).date()
