@@ -86,7 +86,8 @@ async def _serve(server, host, port, reuse_port: bool) -> None:
 @click.option("--registered", type=int, default=0, help="also use the first N registered vehicles")
 @click.option("--duration", type=int, default=300, show_default=True, help="seconds of driving per truck")
 @click.option("--scenario", type=click.Choice(["healthy", "failed-scr", "tampered-nox-sensor", "mil-on",
-                                               "empty-reagent"]), default="healthy", show_default=True)
+                                               "empty-reagent", "removed-terminal"]),
+              default="healthy", show_default=True, help="what the trucks do (obd/terminal.py SCENARIOS)")
 @click.option("--samples-per-frame", type=int, default=10, show_default=True,
               help="1 Hz samples per real-time frame (10 is what terminals do)")
 @click.option("--speed", type=float, default=1.0, show_default=True,

@@ -1,7 +1,8 @@
 """Simulated terminals on real TCP links: the `mobsrc simulate` command, the gateway tests and
 the benchmark drive the gateway with these.  Frames come from hj1239/simulate.py (a
 deterministic China VI truck); each terminal logs in, waits for the answer as HJ terminals do,
-then sends its reports (paced in real time, faster, or at once) and counts the ACKs.
+then sends its reports (paced in real time, faster, or at once) and counts the ACKs; a terminal
+taken off (scenario `removed-terminal`) sends removal alarms (0x06) instead of its later reports.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta
 
 from mobsrc.obd.hj1239.codec import encode_frame
 from mobsrc.obd.hj1239.framing import FrameSplitter, RawFrame
-from mobsrc.obd.hj1239.messages import Command, Login, Report
+from mobsrc.obd.hj1239.messages import Command, Login, RemovalAlarm, Report
 from mobsrc.obd.hj1239.simulate import TimedFrame, TruckPlan, simulate_trip
 
 #: named plans for demos: what a healthy truck and typical faults look like on the wire
@@ -23,6 +24,7 @@ SCENARIOS: dict[str, dict] = {
     "tampered-nox-sensor": {"cold_start": False, "stuck_nox_downstream_ppm": 30.0, "idle_first_s": 0},
     "mil-on": {"mil_on": True, "dtcs": (0x145600AF,)},
     "empty-reagent": {"cold_start": False, "reagent_start_pct": 0.0, "idle_first_s": 0},
+    "removed-terminal": {"removed_after_s": 120},    # taken off after 2 min: 0x06 every 60 s
 }
 
 
@@ -120,7 +122,7 @@ async def play(host: str, port: int, frames: list[TimedFrame], *, speed: float |
 async def _play(link: TerminalLink, frames: list[TimedFrame], speed: float | None, answer_timeout: float) -> None:
     loop = asyncio.get_running_loop()
     started, origin = loop.time(), frames[0].at
-    reports = 0
+    reports = removals = 0
     for timed in frames:
         if speed:
             await asyncio.sleep(max(0.0, (timed.at - origin).total_seconds() / speed - (loop.time() - started)))
@@ -134,9 +136,12 @@ async def _play(link: TerminalLink, frames: list[TimedFrame], speed: float | Non
                 return
         elif isinstance(timed.frame.message, Report):
             reports += 1
+        elif isinstance(timed.frame.message, RemovalAlarm):
+            removals += 1
     command = Command.RESENT if frames and any(t.frame.header.command == Command.RESENT for t in frames) \
         else Command.REALTIME
     await link.wait_answers(command, reports, answer_timeout)
+    await link.wait_answers(Command.REMOVAL_ALARM, removals, answer_timeout)
 
 
 def plan_for(vin: str, scenario: str, start: datetime, duration_s: int, samples_per_frame: int) -> TruckPlan:

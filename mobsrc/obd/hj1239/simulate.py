@@ -20,7 +20,9 @@ from mobsrc.obd.hj1239.messages import (
     Login,
     Logout,
     ObdInfo,
+    Position,
     RealtimeReport,
+    RemovalAlarm,
     ResentReport,
     Signature,
     TimeCalibrationRequest,
@@ -61,6 +63,8 @@ class TruckPlan:
     origin: tuple[float, float] = (106.713478, 26.578343)   # central Guiyang, WGS-84
     login_serial: int = 1
     time_calibration: bool = True
+    removed_after_s: int | None = None   # the terminal is taken off then: reports stop, and
+    removal_every_s: int = 60            # a 0x06 removal alarm follows every N s, no logout (1.7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +211,8 @@ def _report(plan: TruckPlan, samples: list[EngineStream], index: int, first_t: i
 
 
 def simulate_trip(plan: TruckPlan = TruckPlan(), seed: int = 0) -> tuple[TimedFrame, ...]:
-    """Login, time-calibration request, real-time frames, logout — in sending order."""
+    """Login, time-calibration request, real-time frames, logout — in sending order (a terminal
+    taken off sends removal alarms instead of the later reports and the logout)."""
     def frame(message) -> Frame:
         return make_frame(plan.vin, message, software_version=plan.software_version)
 
@@ -216,14 +221,29 @@ def simulate_trip(plan: TruckPlan = TruckPlan(), seed: int = 0) -> tuple[TimedFr
     if plan.time_calibration:
         frames.append(TimedFrame(login_at + timedelta(seconds=1), frame(TimeCalibrationRequest())))
     samples = simulate_samples(plan, seed)
+    if plan.removed_after_s is not None:
+        samples = samples[:plan.removed_after_s]
     size, serial = plan.samples_per_frame, 1
     for index, first in enumerate(range(0, len(samples), size)):
         report, sent = _report(plan, samples[first:first + size], index, first, serial)
         serial += len(report.blocks)
         frames.append(TimedFrame(sent, frame(report)))
     end = plan.start + timedelta(seconds=plan.duration_s + 1)
+    if plan.removed_after_s is not None:
+        return tuple(frames + _removal_alarms(plan, samples, frame))
     frames.append(TimedFrame(end, frame(Logout(end, plan.login_serial))))
     return tuple(frames)
+
+
+def _removal_alarms(plan: TruckPlan, samples: list[EngineStream], frame) -> list[TimedFrame]:
+    """What a terminal taken off the truck sends (HJ 0x06, every `removal_every_s` s till the
+    plan ends): the time and its last fix."""
+    position = samples[-1].position if samples else Position.from_degrees(*plan.origin)
+    out = []
+    for serial, t in enumerate(range(plan.removed_after_s, plan.duration_s + 1, plan.removal_every_s), start=1):
+        at = plan.start + timedelta(seconds=t)
+        out.append(TimedFrame(at, frame(RemovalAlarm(at, serial, position))))
+    return out
 
 
 def trip_bytes(plan: TruckPlan = TruckPlan(), seed: int = 0) -> list[bytes]:

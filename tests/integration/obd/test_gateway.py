@@ -249,3 +249,16 @@ def test_a_trip_sent_twice_is_answered_twice_and_stored_once(gateway, fleet, com
     assert stored(committed_app, fleet[0]) == 60
     with committed_app.extensions["mobsrc"].db.session_scope() as session:
         assert session.execute(text("SELECT sum(accepted), sum(duplicates) FROM obd_batches")).one() == (61, 61)
+
+
+def test_a_simulated_terminal_taken_off_its_truck_raises_a_terminal_removed_alarm(gateway, fleet, committed_app):
+    [result] = asyncio.run(simulate_fleet("127.0.0.1", gateway.port, fleet[:1], duration_s=300,
+                                          scenario="removed-terminal", speed=None))
+    assert result.error is None and result.reports_acknowledged == 12
+    assert result.answers[Command.REMOVAL_ALARM] == 4
+    with committed_app.extensions["mobsrc"].db.session_scope() as session:
+        while alarming.evaluate_next_batches(session, 50):
+            pass
+        alarms = session.execute(text("SELECT kind, evidence FROM obd_alarms WHERE vin = :vin AND status = 'open'"),
+                                 {"vin": fleet[0]}).all()
+    assert [kind for kind, _ in alarms] == ["terminal_removed"] and alarms[0][1]["reports"] == 4

@@ -10,6 +10,7 @@ from mobsrc.obd.hj1239.messages import (
     Logout,
     ObdInfo,
     RealtimeReport,
+    RemovalAlarm,
     ResentReport,
     TimeCalibrationRequest,
 )
@@ -37,6 +38,26 @@ def test_trip_is_login_time_calibration_reports_logout(layout):
     assert kinds == [Login, TimeCalibrationRequest] + [RealtimeReport] * 12 + [Logout]
     assert [t.at for t in timed] == sorted(t.at for t in timed)
     assert all(decode_frame(encode_frame(t.frame)) == t.frame for t in timed)
+
+
+def test_a_terminal_taken_off_sends_removal_alarms_instead_of_its_later_reports():
+    timed = simulate_trip(TruckPlan(duration_s=300, removed_after_s=120), 1)
+    kinds = [type(t.frame.message) for t in timed]
+    assert kinds == [Login, TimeCalibrationRequest] + [RealtimeReport] * 12 + [RemovalAlarm] * 4
+    alarms = [t.frame.message for t in timed[-4:]]
+    start = TruckPlan().start
+    assert [a.at - start for a in alarms] == [timedelta(seconds=s) for s in (120, 180, 240, 300)]
+    assert [a.serial for a in alarms] == [1, 2, 3, 4]
+    last_sample = timed[-5].frame.message.blocks[-1]
+    assert {a.position for a in alarms} == {last_sample.position}         # where it was taken off
+    assert all(decode_frame(encode_frame(t.frame)) == t.frame for t in timed)
+
+
+def test_the_simulate_command_offers_every_scenario():
+    from mobsrc.obd.cli import simulate
+    from mobsrc.obd.terminal import SCENARIOS
+    [option] = [p for p in simulate.params if p.name == "scenario"]
+    assert set(option.type.choices) == set(SCENARIOS)
 
 
 def test_both_layouts_carry_the_same_one_hertz_samples():
