@@ -13,6 +13,7 @@ import logging
 from rq import Queue, SimpleWorker
 
 from mobsrc import create_app
+from mobsrc.core.collector import tune_for_batches
 from mobsrc.core.jobs import QUEUES
 from mobsrc.extensions import state
 
@@ -25,6 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     app = create_app()
     app.app_context().push()
+    tune_for_batches()
     redis = state().redis
     worker = SimpleWorker([Queue(name, connection=redis) for name in args.queues], connection=redis)
     logging.getLogger("rq.worker").setLevel(logging.INFO)

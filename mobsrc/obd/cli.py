@@ -59,12 +59,14 @@ def gateway(host, port, processes):
 
 
 def _run_gateway(host, port, reuse_port: bool) -> None:
+    from mobsrc.core.collector import tune_for_batches
     from mobsrc.extensions import state
     from mobsrc.obd.gateway import Gateway
     from mobsrc.obd.settings import ObdSettings
     app = state()
     app.db.engine.dispose(close=False)        # a forked process opens its own connections
     server = Gateway(app.db, app.redis, ObdSettings.from_extra(app.settings.extra))
+    tune_for_batches()
     asyncio.run(_serve(server, host, port, reuse_port))
 
 

@@ -23,7 +23,8 @@ little):
 
 The Batcher writes one batch at a time from its own thread (when `gateway_batch_records`
 records wait or the first waited `gateway_batch_ms`, taking along whatever else waits), so
-batches commit in order and the ACKs of one connection leave in the order its frames came.
+batches commit in order and the ACKs of one connection leave in the order its frames came (those
+of one batch in one write).
 While a batch is written the next one fills; past MAX_PENDING_RECORDS waiting records,
 connections stop reading (TCP backpressure) until the writer catches up.
 """
@@ -129,9 +130,10 @@ class Batcher:
     def waiting(self) -> int:
         return self._waiting
 
-    def submit(self, vehicle: VehicleRef, records, on_durable: Callable[[bool], None]) -> None:
+    def submit(self, vehicle: VehicleRef, records, connection: _Connection, reply: bytes) -> None:
+        """Queue a frame's records; `reply` goes to `connection` once they are committed."""
         self._waiting += records.count
-        self._queue.put((GatewayItem(vehicle, records), on_durable, records.count, time.monotonic()))
+        self._queue.put((GatewayItem(vehicle, records), connection, reply, records.count, time.monotonic()))
 
     # --- the writer thread ---
     def _work(self) -> None:
@@ -145,7 +147,7 @@ class Batcher:
             self._loop.call_soon_threadsafe(self._answer, batch, ok)
 
     def _collect(self, first) -> tuple[list, bool]:
-        batch, count = [first], first[2]
+        batch, count = [first], first[3]
         trigger = self.settings.gateway_batch_records
         deadline = time.monotonic() + self.settings.gateway_batch_ms / 1000
         while count < MAX_BATCH_RECORDS:
@@ -159,15 +161,24 @@ class Batcher:
             if item is _STOP:
                 return batch, True
             batch.append(item)
-            count += item[2]
+            count += item[3]
         return batch, False
 
     def _answer(self, batch: list, ok: bool) -> None:
-        delay = (time.monotonic() - batch[0][3]) * 1000
+        """The ACKs of a committed batch, one write per connection (a send per frame costs a
+        system call and a GIL hand-over each); nothing for a batch that was not stored."""
+        delay = (time.monotonic() - batch[0][4]) * 1000
         self.stats.ack_delay_ms_max = max(self.stats.ack_delay_ms_max, round(delay, 1))
-        for _, on_durable, count, _ in batch:
-            on_durable(ok)
+        replies: dict[_Connection, list[bytes]] = {}
+        for _, connection, reply, count, _ in batch:
             self._waiting -= count
+            replies.setdefault(connection, []).append(reply)
+        if ok:
+            for connection, frames in replies.items():
+                if connection.send(b"".join(frames)):
+                    self.stats.acks += len(frames)
+        else:
+            self.stats.unacknowledged += len(batch)
         if self._waiting < MAX_PENDING_RECORDS:
             self._on_room()
 
@@ -458,11 +469,4 @@ class Gateway:
         reply = connection.acks.get(frame.header)
         if reply is None:                      # the ACK echoes the header: the same for every report
             reply = connection.acks[frame.header] = encode_reply(frame, now=clock.now())
-
-        def on_durable(ok: bool) -> None:
-            if ok and connection.send(reply):
-                self.stats.acks += 1
-            elif not ok:
-                self.stats.unacknowledged += 1
-
-        self.batcher.submit(vehicle, flatten_frame(frame), on_durable)
+        self.batcher.submit(vehicle, flatten_frame(frame), connection, reply)

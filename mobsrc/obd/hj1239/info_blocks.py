@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
+from mobsrc.core.values import quick_init
 from mobsrc.obd.hj1239.framing import vin_check_ok
 from mobsrc.obd.hj1239.tables import (
     ENGINE_BODY,
@@ -114,6 +115,7 @@ class _StreamBlock:
                      for f in body.fields)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class EngineStream(_StreamBlock):
     """Type 0x02: compression ignition with DPF/SCR, 37 bytes (1.10)."""
@@ -130,6 +132,7 @@ class EngineStream(_StreamBlock):
         return cls(collected_at, serial, cls._raw_from_values(cls.body, values))
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TwcStream(_StreamBlock):
     """Type 0x03 (30 bytes) or, with_nox, type 0x05 (32 bytes) — HJ only (1.11)."""
@@ -152,6 +155,7 @@ class TwcStream(_StreamBlock):
         return cls(collected_at, serial, cls._raw_from_values(body, values), with_nox)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class HybridStream(_StreamBlock):
     """Type 0x04, 8 bytes (1.11)."""
@@ -166,6 +170,7 @@ class HybridStream(_StreamBlock):
         return cls(collected_at, serial, cls._raw_from_values(cls.body, values))
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SupplementaryStream(_StreamBlock):
     """Type 0x80, 17 bytes [SECONDARY] (1.11)."""

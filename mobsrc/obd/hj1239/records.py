@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from mobsrc.core.values import quick_init
 from mobsrc.obd.hj1239.framing import vin_check_ok
 from mobsrc.obd.hj1239.messages import Frame, Layout, ObdInfo, Report, ResentReport, UnknownBlock
 from mobsrc.obd.hj1239.tables import (
@@ -51,6 +52,7 @@ class ClockCheck:
 DEFAULT_CLOCK_CHECK = ClockCheck()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class StreamRecord:
     vin: str
@@ -76,6 +78,7 @@ class StreamRecord:
         return None if name in self.statuses else self.values.get(name)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ObdRecord:
     vin: str                           # header VIN (the logged-in vehicle)
@@ -109,6 +112,7 @@ class RecordRejected:
     reason: RecordRejectReason
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class FrameRecords:
     streams: tuple[StreamRecord, ...] = ()
