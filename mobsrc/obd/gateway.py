@@ -423,9 +423,19 @@ class Gateway:
             log.info("encrypted data unit from %s (%s) left unread", connection.peer, frame.vin)
         return None
 
+    def _logged_in(self, connection: _Connection, frame: Frame) -> VehicleRef | None:
+        """The vehicle logged in on this link for the frame's VIN; a frame of another VIN is
+        neither stored nor answered, and MAX_UNAUTHENTICATED of them close the link."""
+        vehicle = connection.sessions.get(frame.vin)
+        if vehicle is None:
+            self.stats.unauthenticated += 1
+            connection.unauthenticated += 1
+            connection.closing = connection.unauthenticated >= MAX_UNAUTHENTICATED
+        return vehicle
+
     async def _removal(self, connection: _Connection, frame: Frame) -> None:
         """0x06 terminal removal alarm (HJ 1239): answered once stored, like a report."""
-        vehicle = connection.sessions.get(frame.vin)
+        vehicle = self._logged_in(connection, frame)
         if vehicle is None:
             return
         await self.directory.removal(vehicle, frame.message)
@@ -455,11 +465,8 @@ class Gateway:
         connection.send(encode_reply(frame, now=clock.now()))
 
     def _report(self, connection: _Connection, frame: Frame) -> None:
-        vehicle = connection.sessions.get(frame.vin)
+        vehicle = self._logged_in(connection, frame)
         if vehicle is None:
-            self.stats.unauthenticated += 1
-            connection.unauthenticated += 1
-            connection.closing = connection.unauthenticated >= MAX_UNAUTHENTICATED
             return
         report = frame.message
         if (report.layout_source is LayoutSource.DETECTED and report.is_complete

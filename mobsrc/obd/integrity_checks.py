@@ -112,8 +112,8 @@ def check_terminal_removed(window: VehicleWindow, p: Params) -> CheckResult:
         return None if window.streams else NO_DATA
     clear_s = p["clear_after_s"]
     last = window.removals[-1]
-    if any((r.collected_at - last.at).total_seconds() > clear_s for r in window.streams):
-        return None
+    if window.streams and (window.streams[-1].collected_at - last.at).total_seconds() > clear_s:
+        return None                                   # engine data well after the last report
     run = _removal_run(window.removals, clear_s)
     return Finding(run[0].at, last.at, {
         "reports": len(run), "first_reported_at": run[0].at.isoformat(),

@@ -216,7 +216,7 @@ def rematch_readings(session: Session) -> int:
     run; returns how many readings were matched."""
     session.execute(text("SELECT pg_advisory_xact_lock(hashtext('rs-rematch'))"))  # one run at a time
     started = clock.now()
-    since = _rematch_since(session)
+    since = _since_last_run(session, REMATCH_MARK)
     ids = _changed_vehicle_ids(session, since) if since is not None else []
     matched = 0
     for chunk in range(0, len(ids), REMATCH_CHUNK):
@@ -232,7 +232,7 @@ def _set_mark(session: Session, name: str, at: datetime) -> None:
         index_elements=["name"], set_={"at": at}))
 
 
-def _rematch_since(session: Session, mark_name: str = REMATCH_MARK) -> datetime | None:
+def _since_last_run(session: Session, mark_name: str) -> datetime | None:
     """From the last run (less the overlap); on the first run, from the first verdict ever given
     (what changed before it was known at judgement). None: nothing was judged yet."""
     mark = session.get(RsJobMark, mark_name)
@@ -289,7 +289,7 @@ def rejudge_for_calibrations(session: Session) -> int:
     records entered since the last run; returns how many readings were judged again."""
     session.execute(text("SELECT pg_advisory_xact_lock(hashtext('rs-recalibrate'))"))  # one run at a time
     started = clock.now()
-    since = _rematch_since(session, RECALIBRATE_MARK)
+    since = _since_last_run(session, RECALIBRATE_MARK)
     records = [] if since is None else session.scalars(
         select(RsCalibration).where(RsCalibration.created_at >= since).order_by(RsCalibration.id)).all()
     judged = 0
