@@ -34,6 +34,7 @@ from sqlalchemy import func, select
 from benchmarks._stack import private_stack
 from mobsrc import create_app
 from mobsrc.config import Settings
+from mobsrc.core import clock
 from mobsrc.core.audit import act_as
 from mobsrc.core.auth import service as accounts
 from mobsrc.core.auth.principals import SYSTEM, Role
@@ -77,7 +78,7 @@ def seed(app) -> tuple[dict, int]:
                 plate_colour="yellow", fuel="diesel", emission_standard="china_5", enterprise_id=firm.id)))
         user = accounts.create_user(session, "BENCH-RS-1", Role.RS_STATION, station_id=station.id)
         _, key = accounts.issue_api_key(session, user.id)
-        today_local = datetime.now(UTC).astimezone(partitions.LOCAL_TZ).date()
+        today_local = clock.as_local(clock.now()).date()
         for table in partitions.TABLES:
             for day in partitions.days_wanted(session, table, today_local):
                 partitions.ensure_day_partition(session, table, day)
@@ -235,7 +236,7 @@ def report(app, port: int, admin_key: str, station_id: int) -> None:
         vehicle_id = session.scalar(select(RsVerdict.vehicle_id).where(RsVerdict.vehicle_id.is_not(None)).limit(1))
     print("verdicts:", {k.value: v for k, v in outcomes.items()}, f"confirmed high emitters: {confirmations}")
     headers = {"X-API-Key": admin_key}
-    today = datetime.now(UTC).astimezone(partitions.LOCAL_TZ).date()
+    today = clock.as_local(clock.now()).date()
     window = f"day_from={today - timedelta(days=1)}&day_to={today}&station_id={station_id}"
     stats_ms = timed_get(port, f"/api/v1/remote-sensing/statistics/station-days?{window}", headers)
     history_ms = timed_get(port, f"/api/v1/remote-sensing/vehicles/{vehicle_id}/readings?limit=50", headers)

@@ -14,7 +14,7 @@ from mobsrc.core.geo_schemas import lonlat_of
 from mobsrc.core.schemas import PageArgsSchema, Timestamp, one_of_enum
 from mobsrc.enforcement.actions import AppealChannel, AppealOutcome, AppealStatus, allowed_actions
 from mobsrc.enforcement.register import SubjectType, ViolationKind, ViolationStatus
-from mobsrc.registry.identifiers import PlateColour
+from mobsrc.registry.schemas import PlateColourField
 
 MAX_AREA_VERTICES = 10_000
 CRS_FIELD_DOC = "datum of the area's coordinates: wgs84 (GPS), gcj02 (AMap, Tencent), bd09 (Baidu)"
@@ -130,7 +130,7 @@ class _FilterFields(Schema):
     kind = fields.List(one_of_enum(ViolationKind), metadata={"description": "one or more (repeat the parameter)"})
     status = fields.List(one_of_enum(ViolationStatus), metadata={"description": "one or more"})
     plate = fields.String(validate=validate.Length(max=20), metadata={"description": "normalised before matching"})
-    plate_colour = one_of_enum(PlateColour)
+    plate_colour = PlateColourField()
     vin = fields.String(validate=validate.Length(max=20))
     machine_code = fields.String(validate=validate.Length(max=30), metadata={"description": "hyphens optional"})
     subject_type = one_of_enum(SubjectType)
@@ -299,7 +299,7 @@ class LegalBasisSchema(Schema):
 
 class SubjectStatusArgsSchema(Schema):
     plate = fields.String(validate=validate.Length(max=20))
-    plate_colour = one_of_enum(PlateColour)
+    plate_colour = PlateColourField()
     vin = fields.String(validate=validate.Length(max=20))
     machine_code = fields.String(validate=validate.Length(max=30))
 

@@ -14,11 +14,11 @@ from mobsrc.im.limits import InspectionMethod, LimitTier
 from mobsrc.im.models import DeliveryStatus, FlagStatus
 from mobsrc.registry import identifiers
 from mobsrc.registry.identifiers import PlateColour
+from mobsrc.registry.schemas import PlateColourField
 
 _reference = validate.Regexp(r"^[A-Za-z0-9_\-/.:]{1,60}$", error="1-60 letters, digits or _ - / . :")
 _quantity = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="a quantity name such as k_m1 or co_pct")
 _OUTCOMES = [o.value for o in Outcome]
-_COLOURS = [c.value for c in PlateColour]
 MAX_CURVE_SAMPLES = 3600
 MAX_CURVE_CHANNELS = 16
 
@@ -33,7 +33,7 @@ class _VehicleFields(Schema):
 
     vin = fields.String(load_default=None, metadata={"description": "17 characters, check digit per GB 16735"})
     plate = fields.String(load_default=None, metadata={"description": "e.g. 贵A12345; normalised"})
-    plate_colour = fields.String(load_default=None, validate=validate.OneOf(_COLOURS))
+    plate_colour = PlateColourField(as_value=True, load_default=None)
 
     @validates("vin")
     def _vin(self, value, **kwargs):
@@ -108,7 +108,7 @@ class InspectionCreateSchema(_VehicleFields):
     station_code = fields.String(load_default=None, metadata={"description": "optional; must be your own station"})
     vin = fields.String(required=True, metadata={"description": "17 characters, check digit per GB 16735"})
     plate = fields.String(required=True)
-    plate_colour = fields.String(required=True, validate=validate.OneOf(_COLOURS))
+    plate_colour = PlateColourField(as_value=True, required=True)
     kind = one_of_enum(InspectionKind, required=True)
     method = one_of_enum(InspectionMethod, required=True)
     limit_tier = one_of_enum(LimitTier, load_default=None,
@@ -426,7 +426,7 @@ class CaseQueryArgsSchema(PageArgsSchema):
     trigger = one_of_enum(TriggerKind)
     vin = fields.String()
     plate = fields.String(metadata={"description": "normalised before matching"})
-    plate_colour = fields.String(validate=validate.OneOf(_COLOURS))
+    plate_colour = PlateColourField(as_value=True)
     enterprise_id = fields.Integer()
     vehicle_id = fields.Integer()
     needs_review = fields.Boolean()

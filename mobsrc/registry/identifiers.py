@@ -95,6 +95,29 @@ class PlateColour(str, enum.Enum):
     OTHER = "other"
 
 
+# What stations, cameras and clerks write for a plate colour, besides the API's own values.
+PLATE_COLOUR_NAMES: dict[str, PlateColour] = {
+    **{name: PlateColour.BLUE for name in ("蓝", "蓝色", "蓝牌")},
+    **{name: PlateColour.YELLOW for name in ("黄", "黄色", "黄牌")},
+    **{name: PlateColour.GREEN for name in ("绿", "绿色", "绿牌", "渐变绿", "渐变绿色")},
+    **{name: PlateColour.YELLOW_GREEN for name in ("黄绿", "黄绿色", "黄绿双拼", "黄绿双拼色")},
+    **{name: PlateColour.BLACK for name in ("黑", "黑色", "黑牌")},
+    **{name: PlateColour.WHITE for name in ("白", "白色", "白牌")},
+    **{name: PlateColour.OTHER for name in ("其他", "其它")},
+}
+
+
+def parse_plate_colour(text: str) -> PlateColour | None:
+    """'yellow', 'Yellow', 'yellow-green', '黄', '黄色', '渐变绿' -> the colour; None if unknown.
+    Numeric codes differ between device makers and are not guessed."""
+    folded = unicodedata.normalize("NFKC", text).strip()
+    value = re.sub(r"[\s\-]+", "_", folded.lower())
+    try:
+        return PlateColour(value)
+    except ValueError:
+        return PLATE_COLOUR_NAMES.get(folded)
+
+
 def normalize_plate(text: str) -> str:
     """Full-width to half-width, drop spaces, dots and hyphens, upper case: '贵ａ·12345' -> '贵A12345'."""
     folded = unicodedata.normalize("NFKC", text).upper()

@@ -16,6 +16,31 @@ _district = fields.String(validate=validate.Regexp(r"^\d{6}$", error="a 6-digit 
 _text = dict(validate=validate.Length(min=1, max=100))
 
 
+class PlateColourField(fields.String):
+    """A plate colour: the API's values, or the Chinese names stations and clerks write
+    (黄, 黄色, 蓝, 渐变绿, 黄绿, 黑, 白...).  Loads a PlateColour (its value with
+    `as_value=True`), dumps its value."""
+
+    default_error_messages = {"unknown": "one of " + ", ".join(c.value for c in PlateColour)
+                              + " (or its Chinese name: 蓝, 黄, 绿, 黄绿, 黑, 白, 其他)"}
+
+    def __init__(self, *, as_value: bool = False, **kwargs):
+        self.as_value = as_value
+        kwargs.setdefault("metadata", {}).setdefault(
+            "description", "blue | yellow | green | yellow_green | black | white | other; "
+                           "Chinese names (黄, 黄色, 渐变绿, ...) are accepted")
+        super().__init__(**kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else PlateColour(value).value
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        colour = identifiers.parse_plate_colour(super()._deserialize(value, attr, data, **kwargs))
+        if colour is None:
+            raise self.make_error("unknown")
+        return colour.value if self.as_value else colour
+
+
 def _check(problem: str | None) -> None:
     if problem:
         raise ValidationError(problem)
@@ -286,7 +311,7 @@ class _PlateRules(Schema):
 class VehicleCreateSchema(_PlateRules):
     vin = fields.String(required=True, metadata={"description": "17 characters, check digit per GB 16735"})
     plate = fields.String(required=True, metadata={"description": "e.g. 贵A12345 (GA 36)"})
-    plate_colour = one_of_enum(PlateColour, required=True)
+    plate_colour = PlateColourField(required=True)
     fuel = one_of_enum(Fuel, required=True)
     emission_standard = one_of_enum(VehicleStandard, required=True)
     obd_terminal_id = fields.String(load_default=None, validate=_TERMINAL_ID)
@@ -304,7 +329,7 @@ class VehicleCreateSchema(_PlateRules):
 
 class VehicleUpdateSchema(_PlateRules):
     plate = fields.String()
-    plate_colour = one_of_enum(PlateColour)
+    plate_colour = PlateColourField()
     obd_terminal_id = fields.String(allow_none=True, validate=_TERMINAL_ID)
 
 

@@ -28,7 +28,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from mobsrc.registry.identifiers import PlateColour, normalize_plate
+from mobsrc.registry.identifiers import PlateColour, normalize_plate, parse_plate_colour
 from mobsrc.remote_sensing.limits import LOCAL_TIMEZONE
 from mobsrc.remote_sensing.readings import MalformedReading, Reading
 
@@ -54,7 +54,7 @@ class ReadingIn(msgspec.Struct, forbid_unknown_fields=True):
     speed_kmh: float
     accel_ms2: float
     plate: Annotated[str, Meta(max_length=20)] | None = None
-    plate_colour: PlateColour | None = None
+    plate_colour: Annotated[str, Meta(max_length=20)] | None = None   # parse_plate_colour
     record_id: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
     vsp_kw_t: float | None = None
     opacity_pct: float | None = None
@@ -179,7 +179,7 @@ def _draft(item: ReadingIn, station_code: str, now: datetime, lanes: int | None)
         raise MalformedReading("lane", f"the station has {lanes} lane(s)")
     reading = Reading(
         station_code=station_code, measured_at=measured_at, lane=item.lane,
-        plate=_plate(item.plate), plate_colour=item.plate_colour,
+        plate=_plate(item.plate), plate_colour=_colour(item.plate_colour),
         **{name: getattr(item, name) for name in MEASURED_FIELDS},
     )
     evidence = tuple(EvidenceRef(e.type, e.id, e.sha256.lower(), e.role) for e in item.evidence)
@@ -201,6 +201,17 @@ def _plate(text: str | None) -> str | None:
     if len(plate) > PLATE_MAX_LENGTH:
         raise MalformedReading("plate", f"more than {PLATE_MAX_LENGTH} characters once normalised")
     return plate
+
+
+def _colour(text: str | None) -> PlateColour | None:
+    """The API's values or the Chinese names devices write (黄, 蓝, 渐变绿...)."""
+    if text is None:
+        return None
+    colour = parse_plate_colour(text)
+    if colour is None:
+        raise MalformedReading("plate_colour", f"unknown plate colour {text!r}: one of "
+                               + ", ".join(c.value for c in PlateColour) + " (or 蓝, 黄, 绿, 黄绿, 黑, 白, 其他)")
+    return colour
 
 
 def _rejected(field: str, reason: str) -> RejectedItem:

@@ -7,6 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from mobsrc.core.geo_schemas import lonlat_of
 from mobsrc.core.schemas import PageArgsSchema, Timestamp, one_of_enum
 from mobsrc.registry.identifiers import PlateColour
+from mobsrc.registry.schemas import PlateColourField
 from mobsrc.remote_sensing.calibration import CheckKind
 from mobsrc.remote_sensing.models import HandoverStatus
 from mobsrc.remote_sensing.payloads import MAX_READINGS_PER_BATCH
@@ -30,7 +31,7 @@ class ReadingInSchema(Schema):
     lane = fields.Integer(required=True, validate=validate.Range(min=1, max=99))
     plate = fields.String(allow_none=True, metadata={"description": "as read; normalised (full-width, spaces, "
                                                                    "case); null or 无车牌 for an unread plate"})
-    plate_colour = one_of_enum(PlateColour, allow_none=True)
+    plate_colour = PlateColourField(allow_none=True)
     record_id = fields.String(allow_none=True, metadata={"description": "the device's own record id"})
     speed_kmh = fields.Float(required=True)
     accel_ms2 = fields.Float(required=True)
@@ -150,7 +151,7 @@ class ReadingDetailSchema(ReadingSchema):
 class ReadingQueryArgsSchema(PageArgsSchema):
     station_id = fields.Integer()
     plate = fields.String()
-    plate_colour = one_of_enum(PlateColour)
+    plate_colour = PlateColourField()
     vehicle_id = fields.Integer()
     outcome = one_of_enum(Outcome)
     black_smoke = fields.Boolean()
@@ -278,6 +279,6 @@ class ConfirmationSchema(Schema):
 
 class ConfirmationQueryArgsSchema(PageArgsSchema):
     plate = fields.String()
-    plate_colour = one_of_enum(PlateColour)
+    plate_colour = PlateColourField()
     vehicle_id = fields.Integer()
     handover_status = one_of_enum(HandoverStatus)

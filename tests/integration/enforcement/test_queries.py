@@ -61,6 +61,7 @@ def ids(dataset, *indexes) -> list[int]:
 ALONE = [
     ({"plate": "贵a·10001"}, [0, 1, 2]),
     ({"plate": "贵A10001", "plate_colour": "blue"}, [2]),
+    ({"plate": "贵A10001", "plate_colour": "蓝色"}, [2]),
     ({"vin": "lzz1blsb0ra000002"}, [3]),
     ({"machine_code": "520115-ex-000001-c"}, [5]),
     ({"kind": "black_smoke"}, [0, 2, 7]),

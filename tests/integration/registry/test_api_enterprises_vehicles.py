@@ -52,7 +52,18 @@ def test_vehicle_registration_normalises_plate_and_vin(client, as_operator, ente
     assert [v["vin"] for v in found] == [vin]
 
 
+def test_a_clerk_may_name_the_plate_colour_in_chinese(client, as_operator):
+    response = client.post("/api/v1/vehicles", headers=as_operator, json={
+        "vin": factories.valid_vin(778), "plate": "贵A67890", "plate_colour": "黄色", "fuel": "diesel",
+        "emission_standard": "china_6"})
+    assert response.status_code == 201, response.json
+    assert response.json["plate_colour"] == "yellow"
+    changed = client.patch(f"/api/v1/vehicles/{response.json['id']}", json={"plate_colour": "蓝"}, headers=as_operator)
+    assert changed.status_code == 200 and changed.json["plate_colour"] == "blue"
+
+
 @pytest.mark.parametrize("field, value, reason_part", [
+    ("plate_colour", "红", "yellow"),
     ("vin", "LWHTEST1234567895", "check digit"),
     ("vin", "LCIAMMBE4G0004671", "letters I, O, Q"),
     ("vin", "LZZ1BLSB", "17 characters"),

@@ -6,6 +6,7 @@ import pytest
 from mobsrc.registry.identifiers import (
     PlateColour,
     normalize_plate,
+    parse_plate_colour,
     plate_problem,
     uscc_check_character,
     uscc_problem,
@@ -70,3 +71,19 @@ def test_valid_plates(plate, colour):
 ])
 def test_invalid_plates(plate, colour):
     assert plate_problem(plate, colour) is not None
+
+
+@pytest.mark.parametrize("text, colour", [
+    ("blue", PlateColour.BLUE), (" YELLOW ", PlateColour.YELLOW), ("yellow_green", PlateColour.YELLOW_GREEN),
+    ("yellow green", PlateColour.YELLOW_GREEN), ("蓝", PlateColour.BLUE), ("蓝色", PlateColour.BLUE),
+    ("黄牌", PlateColour.YELLOW), ("绿", PlateColour.GREEN), ("渐变绿色", PlateColour.GREEN),
+    ("黄绿双拼", PlateColour.YELLOW_GREEN), ("黑", PlateColour.BLACK), ("白色", PlateColour.WHITE),
+    ("其它", PlateColour.OTHER), ("ｙｅｌｌｏｗ", PlateColour.YELLOW),
+])
+def test_plate_colours_by_their_api_value_or_chinese_name(text, colour):
+    assert parse_plate_colour(text) is colour
+
+
+@pytest.mark.parametrize("text", ["red", "2", "", "黄黄", "yellowish"])
+def test_unknown_plate_colours_are_not_guessed(text):
+    assert parse_plate_colour(text) is None

@@ -49,6 +49,15 @@ def test_plates_are_normalised_and_unread_plates_are_none(text, plate):
     assert decode(plate=text).reading.plate == plate
 
 
+@pytest.mark.parametrize("text, colour", [
+    ("yellow", PlateColour.YELLOW), ("黄", PlateColour.YELLOW), ("黄色", PlateColour.YELLOW),
+    ("渐变绿", PlateColour.GREEN), ("黄绿", PlateColour.YELLOW_GREEN), ("Yellow-Green", PlateColour.YELLOW_GREEN),
+    (None, None),
+])
+def test_devices_may_name_the_plate_colour_in_chinese(text, colour):
+    assert decode(plate_colour=text).reading.plate_colour is colour
+
+
 def test_a_time_without_offset_is_beijing_time_and_a_future_time_is_refused():
     assert decode(measured_at="2026-05-20T10:00:00").reading.measured_at == datetime(2026, 5, 20, 2, tzinfo=UTC)
     assert isinstance(decode(measured_at=(NOW + timedelta(minutes=4)).isoformat()), ReadingDraft)  # clock skew
