@@ -80,7 +80,7 @@ WITH raw AS (
          random() AS r_bg_x, random() AS r_bg_y, random() AS r_hour, random() AS r_pool,
          sqrt(-2 * ln(1 - random())) AS radius, 2 * pi() * random() AS angle,
          {DAYS} - floor((g - 1)::float8 * {DAYS} / :total)::int AS day_back, random() AS r_plate
-  FROM generate_series(:lo, :hi) AS g
+  FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint)) AS g
 ), shaped AS (
   SELECT g, r_status, r_hour, day_back,
          r_subject < 0.9 AS is_vehicle,

@@ -144,3 +144,7 @@ def main() -> None:
         run = supervision.run_detection(database)
         timed("supervision: load stored inspections + every detector", run.inspections, started)
         assert run.inspections == total, run
+
+
+if __name__ == "__main__":
+    main()

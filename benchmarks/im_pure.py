@@ -7,6 +7,7 @@ Prints figures only; no assertions. Uses the seeded synthetic city of the unit t
 
 from __future__ import annotations
 
+import argparse
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -41,8 +42,8 @@ def bench_cases(n: int = 50_000) -> None:
     timed("sweep_deadlines (none due)", n, lambda: sweep_deadlines(cases, at))
 
 
-def bench_fraud() -> None:
-    city = SyntheticCity(seed=1, stations=10, tests_per_station=2_000)
+def bench_fraud(tests_per_station: int = 2_000) -> None:
+    city = SyntheticCity(seed=1, stations=10, tests_per_station=tests_per_station)
     tests = city.tests
     timed("check_inspection_consistency (with reference table)", len(tests),
           lambda: [check_inspection_consistency(t, REFERENCE_LIMITS) for t in tests])
@@ -55,8 +56,12 @@ def bench_fraud() -> None:
 
 
 def main() -> None:
-    bench_cases()
-    bench_fraud()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=50_000)
+    parser.add_argument("--tests-per-station", type=int, default=2_000)
+    args = parser.parse_args()
+    bench_cases(args.cases)
+    bench_fraud(args.tests_per_station)
 
 
 if __name__ == "__main__":

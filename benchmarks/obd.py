@@ -516,7 +516,7 @@ def throughput(pg_url: str, redis_url: str, fleet: Fleet, args) -> None:
     if {"json", "frames"} & set(args.paths):
         results += http_paths(pg_url, redis_url, fleet, data, total, args)
     if "gateway" in args.paths:
-        for batch, limit in ((1000, total), (100, total // 2), (1, 20_000)):
+        for batch, limit in ((1000, total), (100, total // 2), (1, min(20_000, total))):
             results.append(gateway_path(pg_url, redis_url, fleet, data, batch, 10, limit))
         results.append(gateway_path(pg_url, redis_url, fleet, data, 1000, 1, total // 4))
         if args.gateway_processes > 1:
@@ -536,7 +536,7 @@ def http_paths(pg_url, redis_url, fleet, data, total, args) -> list[Result]:
     try:
         wait_port(port)
         if "json" in args.paths:
-            for batch, limit in ((1000, total), (100, total // 2), (1, 4000)):
+            for batch, limit in ((1000, total), (100, total // 2), (1, min(4000, total))):
                 bodies, n = json_bodies(data, batch, limit)
                 results.append(http_path(pg_url, port, fleet, "HTTP JSON (gunicorn, 2 sync workers)",
                                          "/api/v1/obd/records", "application/json", bodies, n, args.clients))
@@ -549,7 +549,7 @@ def http_paths(pg_url, redis_url, fleet, data, total, args) -> list[Result]:
                                          "/api/v1/obd/frames", "application/octet-stream", bodies, n, args.clients))
                 results[-1].batch = str(batch)
             frames1 = report_frames([(vin, blocks[:40]) for vin, blocks in data], 1)
-            bodies, n = frame_bodies(frames1, 1, 4000)
+            bodies, n = frame_bodies(frames1, 1, min(4000, total))
             results.append(http_path(pg_url, port, fleet, "HTTP raw frames (1 sample/frame)", "/api/v1/obd/frames",
                                      "application/octet-stream", bodies, n, args.clients))
             results[-1].batch = "1"

@@ -7,6 +7,7 @@ Upload over HTTP (Flask test client, the full request path), then the job as the
 """
 from __future__ import annotations
 
+import argparse
 import time
 
 from rq import Queue, SimpleWorker
@@ -34,6 +35,9 @@ def make_csv(rows: int) -> bytes:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=ROWS)
+    rows = parser.parse_args().rows
     with private_stack() as (postgres, redis_server):
         app = create_app(Settings(database_url=postgres.url, redis_url=redis_server.url))
         state = app.extensions["mobsrc"]
@@ -43,7 +47,7 @@ def main() -> None:
                                                         "district_code": "520115"})
             user = accounts.create_user(session, "bench", Role.FLEET_OPERATOR, firm.id)
             _, key = accounts.issue_api_key(session, user.id)
-        content = make_csv(ROWS)
+        content = make_csv(rows)
         started = time.perf_counter()
         response = app.test_client().post("/api/v1/machine-imports", data=content,
                                           headers={"X-API-Key": key, "Content-Type": "text/csv"})
@@ -54,11 +58,11 @@ def main() -> None:
             SimpleWorker([Queue(q, connection=state.redis) for q in QUEUES], connection=state.redis).work(burst=True)
         job_s = time.perf_counter() - started
         done = app.test_client().get(response.headers["Location"], headers={"X-API-Key": key}).json
-        assert done["registered"] == ROWS, done
-        print(f"rows: {ROWS:,} ({len(content) / 1e6:.1f} MB CSV)")
+        assert done["registered"] == rows, done
+        print(f"rows: {rows:,} ({len(content) / 1e6:.1f} MB CSV)")
         print(f"upload (HTTP 202, stored + counted): {upload_s * 1000:.0f} ms")
-        print(f"registration job: {job_s:.1f} s = {ROWS / job_s:,.0f} rows/s (validated, coded, audited)")
-        print(f"end to end: {ROWS / (upload_s + job_s):,.0f} rows/s")
+        print(f"registration job: {job_s:.1f} s = {rows / job_s:,.0f} rows/s (validated, coded, audited)")
+        print(f"end to end: {rows / (upload_s + job_s):,.0f} rows/s")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Run: cd <worktree> && PYTHONPATH=. /tmp/v/bin/python benchmarks/remote_sensing_j
 
 from __future__ import annotations
 
+import argparse
 import random
 import time
 from datetime import UTC, datetime, timedelta
@@ -36,8 +37,10 @@ def rate(count: int, seconds: float) -> str:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--readings", type=int, default=100_000)
+    count = parser.parse_args().readings
     rng = random.Random(1)
-    count = 100_000
     t0 = time.perf_counter()
     readings = [random_reading(rng, i) for i in range(count)]
     t1 = time.perf_counter()
