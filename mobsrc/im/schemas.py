@@ -184,7 +184,19 @@ class InspectionCurveSchema(Schema):
     digest = fields.String(allow_none=True, metadata={"description": "exact fingerprint of the emission channels"})
 
 
-class InspectionQueryArgsSchema(PageArgsSchema):
+class _VehicleQueryArgs(PageArgsSchema):
+    """A page query that may name a vehicle by plate or VIN, compared normalised."""
+
+    @post_load
+    def _normalise(self, data, **kwargs):
+        if data.get("plate"):
+            data["plate"] = identifiers.normalize_plate(data["plate"])
+        if data.get("vin"):
+            data["vin"] = identifiers.normalize_vin(data["vin"])
+        return data
+
+
+class InspectionQueryArgsSchema(_VehicleQueryArgs):
     vin = fields.String()
     plate = fields.String()
     overall = one_of_enum(Outcome)
@@ -194,14 +206,6 @@ class InspectionQueryArgsSchema(PageArgsSchema):
     case_id = fields.Integer()
     started_from = Timestamp(metadata={"description": "inclusive"})
     started_to = Timestamp(metadata={"description": "exclusive"})
-
-    @post_load
-    def _normalise(self, data, **kwargs):
-        if data.get("plate"):
-            data["plate"] = identifiers.normalize_plate(data["plate"])
-        if data.get("vin"):
-            data["vin"] = identifiers.normalize_vin(data["vin"])
-        return data
 
 
 # --- repairs ----------------------------------------------------------------------------------------
@@ -421,7 +425,7 @@ class CaseEventCreateSchema(Schema):
     version = fields.Integer(load_default=None, metadata={"description": "the version you read (optional guard)"})
 
 
-class CaseQueryArgsSchema(PageArgsSchema):
+class CaseQueryArgsSchema(_VehicleQueryArgs):
     state = one_of_enum(CaseState)
     trigger = one_of_enum(TriggerKind)
     vin = fields.String()
@@ -434,14 +438,6 @@ class CaseQueryArgsSchema(PageArgsSchema):
     escalated = fields.Boolean()
     opened_from = Timestamp(metadata={"description": "inclusive"})
     opened_to = Timestamp(metadata={"description": "exclusive"})
-
-    @post_load
-    def _normalise(self, data, **kwargs):
-        if data.get("plate"):
-            data["plate"] = identifiers.normalize_plate(data["plate"])
-        if data.get("vin"):
-            data["vin"] = identifiers.normalize_vin(data["vin"])
-        return data
 
 
 class ActiveCaseArgsSchema(_VehicleFields):
