@@ -21,7 +21,6 @@ THRESHOLDS = (50_000, 20, 100)
 
 
 def tune_for_batches() -> None:
-    """Call once the process has built its app (and before a server forks its workers, so
-    that they share the frozen pages)."""
+    """Call once the process has built its app: what exists then is frozen."""
     gc.freeze()
     gc.set_threshold(*THRESHOLDS)

@@ -28,6 +28,15 @@ def _finite(value) -> None:
         raise ValidationError("must be a finite number")
 
 
+def _normalised_vehicle(data: dict) -> dict:
+    """Plate and VIN as the registry stores them, so that they compare equal."""
+    if data.get("plate"):
+        data["plate"] = identifiers.normalize_plate(data["plate"])
+    if data.get("vin"):
+        data["vin"] = identifiers.normalize_vin(data["vin"])
+    return data
+
+
 class _VehicleFields(Schema):
     """A vehicle named by VIN (GB 16735 check digit), or plate and plate colour (GA 36)."""
 
@@ -52,11 +61,7 @@ class _VehicleFields(Schema):
 
     @post_load
     def _normalise(self, data, **kwargs):
-        if data.get("vin"):
-            data["vin"] = identifiers.normalize_vin(data["vin"])
-        if data.get("plate"):
-            data["plate"] = identifiers.normalize_plate(data["plate"])
-        return data
+        return _normalised_vehicle(data)
 
 
 # --- inspections -------------------------------------------------------------------------------------
@@ -189,11 +194,7 @@ class _VehicleQueryArgs(PageArgsSchema):
 
     @post_load
     def _normalise(self, data, **kwargs):
-        if data.get("plate"):
-            data["plate"] = identifiers.normalize_plate(data["plate"])
-        if data.get("vin"):
-            data["vin"] = identifiers.normalize_vin(data["vin"])
-        return data
+        return _normalised_vehicle(data)
 
 
 class InspectionQueryArgsSchema(_VehicleQueryArgs):
